@@ -1,0 +1,8 @@
+"""footfall's collector: ingest, store and query product-analytics events on ClickHouse."""
+
+__version__ = "0.1.0"
+
+from collector.app import create_app
+from collector.settings import Batching, Limits, Settings
+
+__all__ = ["Batching", "Limits", "Settings", "__version__", "create_app"]

@@ -1,0 +1,320 @@
+"""The HTTP surface: routes, the app's lifespan, and the one place errors become responses."""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from collector import admin, ingest, migrate, query, snippet, wire
+from collector.errors import ApiError, Overloaded, StoreError
+from collector.metrics import Metrics
+from collector.rows import encode
+from collector.settings import Settings
+from collector.sink import Block, BufferedSink
+from collector.sites import Sites
+from collector.store import Store, open_store
+
+log = logging.getLogger("footfall")
+_json = msgspec.json.Encoder()
+BATCH_PATH = "/v1/batch"
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return _json.encode(content)
+
+
+def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSON:
+    return JSON({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+
+async def batch(request: Request) -> Response:
+    state = request.app.state
+    limits = state.settings.limits
+    headers = request.headers
+    body = await ingest.read_body(
+        request.stream(),
+        content_type=headers.get("content-type", ""),
+        content_encoding=headers.get("content-encoding", ""),
+        content_length=headers.get("content-length"),
+        limits=limits,
+    )
+    received_ms = state.now_ms()
+    decoded = ingest.decode_batch(body, limits)
+    site = await _site_for_write_key(state, ingest.write_key(decoded, request.query_params.get("key")))
+    origin = headers.get("origin")
+    ingest.check_origin(site, origin)
+    cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+    checked = ingest.check_events(decoded, site, received_ms=received_ms, limits=limits)
+    _count(state.metrics, checked)
+    counters = _counters(site.site_id, received_ms, checked)
+    if checked.rows:
+        await state.sink.submit(Block(rows=encode(checked.rows), count=len(checked.rows), counters=counters))
+    else:
+        state.sink.count(counters)  # nothing to store: the counts ride along with the next insert
+    answer = wire.Accepted(accepted=len(checked.rows), rejected=checked.rejected)
+    if not checked.rows and checked.rejected and not checked.dropped:
+        first = checked.rejected[0]
+        return JSON(
+            {"error": "invalid_events", "detail": first.error, **msgspec.to_builtins(answer)},
+            status_code=400,
+            headers=cors,
+        )
+    return JSON(answer, status_code=202, headers=cors)
+
+
+async def batch_preflight(request: Request) -> Response:
+    origin = request.headers.get("origin", "")
+    sites: Sites = request.app.state.sites
+    key = request.query_params.get("key")
+    site = sites.by_write_key(key) if key else None
+    allowed = site.allows_origin(origin) if site else any(s.allows_origin(origin) for s in sites.all())
+    if not origin or not allowed:
+        return error_response(403, "origin_not_allowed", f"origin {origin!r} may not send events here")
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, Content-Encoding",
+            "Access-Control-Max-Age": "86400",
+            "Vary": "Origin",
+        },
+    )
+
+
+async def _site_for_write_key(state: Any, key: str) -> Any:
+    sites: Sites = state.sites
+    site = sites.by_write_key(key)
+    if site is None and sites.reload_due_after_miss():
+        # A site just added by another process: look again, at most once a second.
+        with contextlib.suppress(StoreError):
+            await asyncio.to_thread(sites.load)
+        site = sites.by_write_key(key)
+    if site is None:
+        raise ApiError(401, "unknown_key", "no site has this write key; `footfall site list` shows the keys")
+    return site
+
+
+def _count(metrics: Metrics, checked: ingest.Checked) -> None:
+    metrics.accepted.inc(by=len(checked.rows))
+    for rejection in checked.rejected:
+        metrics.rejected.inc(rejection.reason)
+    for reason, n in checked.dropped.items():
+        metrics.dropped.inc(reason, by=n)
+
+
+def _counters(site_id: int, received_ms: int, checked: ingest.Checked) -> Counter[tuple[int, int, str, str]]:
+    hour = received_ms // 3_600_000 * 3600
+    counters: Counter[tuple[int, int, str, str]] = Counter()
+    if checked.rows:
+        counters[(site_id, hour, "accepted", "")] = len(checked.rows)
+    for rejection in checked.rejected:
+        counters[(site_id, hour, "rejected", rejection.reason)] += 1
+    for reason, n in checked.dropped.items():
+        counters[(site_id, hour, "dropped", reason)] += n
+    return counters
+
+
+async def schema(request: Request) -> Response:
+    return JSON(request.app.state.schema)
+
+
+async def script(request: Request) -> Response:
+    key = request.path_params["key"]
+    site = request.app.state.sites.by_write_key(key)
+    if site is None:
+        return Response(b"/* footfall: no site has this key */\n", status_code=404, media_type="text/javascript")
+    endpoint = str(request.base_url).rstrip("/") + BATCH_PATH
+    rendered = snippet.render(site.write_key, endpoint)
+    headers = {"ETag": rendered.etag, "Cache-Control": "public, max-age=300"}
+    if request.headers.get("if-none-match") == rendered.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(rendered.body, media_type="text/javascript", headers=headers)
+
+
+# -- read API -----------------------------------------------------------------------------------
+
+
+async def events(request: Request) -> Response:
+    state = request.app.state
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    params = dict(request.query_params)
+    return JSON(await asyncio.to_thread(query.recent_events, state.store, site, params))
+
+
+# -- operations ---------------------------------------------------------------------------------
+
+
+async def healthz(request: Request) -> Response:
+    return JSON({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    state = request.app.state
+    problem = state.sink.failing()
+    if problem is None:
+        try:
+            await asyncio.to_thread(state.store.ping)
+        except StoreError as exc:
+            problem = f"ClickHouse does not answer: {exc}"
+    if problem:
+        return JSON({"ready": False, "reason": problem}, status_code=503)
+    return JSON({"ready": True})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+# -- errors: the one place they become responses ------------------------------------------------
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    if request.url.path == BATCH_PATH:
+        request.app.state.metrics.batches_refused.inc(exc.code)
+    return error_response(exc.status, exc.code, exc.detail, exc.headers)
+
+
+async def on_overloaded(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Overloaded)
+    request.app.state.metrics.batches_refused.inc("overloaded")
+    return error_response(503, "overloaded", f"{exc}; retry later", {"Retry-After": str(exc.retry_after_s)})
+
+
+async def on_store_error(request: Request, exc: Exception) -> Response:
+    log.error("store error on %s: %s", request.url.path, exc)
+    return error_response(
+        503, "store_unavailable", "the event store cannot answer right now; retry later", {"Retry-After": "5"}
+    )
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    detail = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(exc.status_code, code, detail, dict(exc.headers or {}))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "footfall hit a bug; it is logged on the server")
+
+
+class CountRequests:
+    """Counts responses by route template and status for /metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                self.metrics.requests.inc(path, str(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+# -- the app ------------------------------------------------------------------------------------
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    now_ms: Callable[[], int] | None = None,
+    admin_token: str | None = None,
+) -> Starlette:
+    """The collector as an ASGI app. Pass an open `store` to share one (the CLI and tests do)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = app.state
+        own_store = store is None
+        state.store = store if store is not None else await asyncio.to_thread(open_store, settings)
+        try:
+            await asyncio.to_thread(migrate.migrate, state.store, cluster=settings.cluster)
+            state.sites = Sites(state.store)
+            await asyncio.to_thread(state.sites.load)
+            state.sink = BufferedSink(state.store, settings.batching, state.metrics)
+            await state.sink.start()
+            refresher = asyncio.create_task(_refresh_sites(state.sites, settings.sites_refresh_s))
+            try:
+                yield
+            finally:
+                refresher.cancel()
+                await state.sink.stop()
+        finally:
+            if own_store:
+                await asyncio.to_thread(state.store.close)
+
+    routes = [
+        Route(BATCH_PATH, batch, methods=["POST"]),
+        Route(BATCH_PATH, batch_preflight, methods=["OPTIONS"]),
+        Route("/v1/schema", schema, methods=["GET"]),
+        Route("/s/{key}.js", script, methods=["GET"]),
+        Route("/api/v1/events", events, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        *admin.routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: on_api_error,
+            Overloaded: on_overloaded,
+            StoreError: on_store_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected,
+        },
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.schema = wire.json_schema()
+    app.state.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
+    app.state.admin_token = admin_token
+    app.add_middleware(CountRequests, metrics=app.state.metrics)
+    return app
+
+
+async def _refresh_sites(sites: Sites, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await asyncio.to_thread(sites.load)
+        except StoreError as exc:
+            log.warning("could not reload sites: %s", exc)
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory collector.app:app_from_env` (one per worker process)."""
+    from collector.settings import from_env
+
+    return create_app(from_env())

@@ -1,0 +1,373 @@
+"""`footfall`: serve, migrate, and manage sites — on the embedded engine or a ClickHouse server."""
+
+import argparse
+import json
+import logging
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from collector import __version__, migrate, snippet
+from collector.admin import site_view
+from collector.datadir import DataDir
+from collector.errors import ConfigError, DataDirLocked, FootfallError, SiteNotFound
+from collector.settings import Settings, env_name, from_env
+from collector.sites import DEFAULT_ORIGINS, Sites
+from collector.store import Store, open_store
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = from_env(**_overrides(args))
+        result: int = args.run(args, settings)
+        return result
+    except FootfallError as exc:
+        print(f"footfall: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from collector.app import create_app
+
+    if settings.workers > 1 and settings.embedded:
+        raise ConfigError(
+            "the embedded engine is served by one worker process; for --workers > 1 use a ClickHouse "
+            "server (--clickhouse-url)"
+        )
+    sock = _bind(settings.host, settings.port)
+    port = sock.getsockname()[1]
+    settings = settings.with_changes(port=port)
+    _setup_logging()
+    store = open_store(settings)
+    try:
+        ran = migrate.migrate(store, cluster=settings.cluster)
+        if ran:
+            print(f"footfall: schema migrated ({', '.join(f'{m.version:04d}_{m.name}' for m in ran)})")
+        _greet(Sites(store), settings)
+        print(f"footfall {__version__}: collecting at {settings.base_url} into {store.url}", flush=True)
+        if settings.workers > 1:
+            store.close()
+            sock.close()
+            os.environ.update(_env_for_workers(settings))
+            uvicorn.run(
+                "collector.app:app_from_env",
+                factory=True,
+                host=settings.host,
+                port=port,
+                workers=settings.workers,
+                access_log=False,
+                log_level="warning",
+            )
+            return 0
+        token = store.datadir.announce_server(settings.base_url) if hasattr(store, "datadir") else None
+        app = create_app(settings, store=store, admin_token=token)
+        config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        store.close()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    with _store(settings) as store:
+        ran = migrate.migrate(store, cluster=settings.cluster)
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in ran)
+    print(f"applied {len(ran)} migration(s){': ' + names if names else ''}; {store.url} is up to date")
+    return 0
+
+
+def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
+    with _sites(settings) as sites:
+        keys = sites.add(args.name, args.origin, args.retention_days)
+    _print_keys(keys, settings, args.json, verb="added")
+    return 0
+
+
+def cmd_site_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _sites(settings) as sites:
+        listed = sites.listing()
+    if args.json:
+        print(json.dumps(listed, indent=2))
+        return 0
+    if not listed:
+        print("no sites yet: add one with `footfall site add NAME --origin https://your.site`")
+    for site in listed:
+        origins = ", ".join(site["allowed_origins"]) or "(server-side only)"
+        print(
+            f"{site['site']}  (id {site['site_id']})\n  write key: {site['write_key']}\n  origins:   {origins}\n"
+            f"  keeps:     {site['retention_days']} days"
+        )
+    return 0
+
+
+def cmd_site_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    with _sites(settings) as sites:
+        keys = sites.rotate(args.name, "write" if args.write else "read")
+    _print_keys(keys, settings, args.json, verb="has new keys")
+    return 0
+
+
+def cmd_site_origins(args: argparse.Namespace, settings: Settings) -> int:
+    with _sites(settings) as sites:
+        site = sites.origins(args.name, args.add, args.remove)
+    if args.json:
+        print(json.dumps(site, indent=2))
+    else:
+        print(f"{site['site']} accepts events from: {', '.join(site['allowed_origins']) or 'no browser origin'}")
+    return 0
+
+
+def cmd_snippet(args: argparse.Namespace, settings: Settings) -> int:
+    with _sites(settings) as sites:
+        match = [s for s in sites.listing() if s["site"] == args.name]
+    if not match:
+        raise SiteNotFound(f"no site named {args.name!r}")
+    print(snippet.tag(settings.base_url, match[0]["write_key"]))
+    return 0
+
+
+# -- where site commands act: the store itself, or the server that owns it ----------------------
+
+
+class SiteCommands(Protocol):
+    def listing(self) -> list[dict[str, Any]]: ...
+    def add(self, name: str, origins: list[str], retention_days: int | None) -> dict[str, Any]: ...
+    def rotate(self, name: str, which: str) -> dict[str, Any]: ...
+    def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]: ...
+
+
+class LocalSites:
+    def __init__(self, store: Store) -> None:
+        self.sites = Sites(store)
+        self.sites.load()
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [site_view(s) for s in self.sites.all()]
+
+    def add(self, name: str, origins: list[str], retention_days: int | None) -> dict[str, Any]:
+        keys: dict[str, Any] = msgspec.to_builtins(self.sites.add(name, origins, retention_days=retention_days))
+        return keys
+
+    def rotate(self, name: str, which: str) -> dict[str, Any]:
+        keys: dict[str, Any] = msgspec.to_builtins(self.sites.rotate_key(name, "write" if which == "write" else "read"))
+        return keys
+
+    def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]:
+        return site_view(self.sites.set_origins(name, add=add, remove=remove))
+
+
+class RemoteSites:
+    """The same commands, asked of the running server through its admin endpoints."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+
+    def listing(self) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = self._call("GET", "/admin/v1/sites")
+        return listed
+
+    def add(self, name: str, origins: list[str], retention_days: int | None) -> dict[str, Any]:
+        body = {"name": name, "origins": origins, "retention_days": retention_days}
+        keys: dict[str, Any] = self._call("POST", "/admin/v1/sites", body)
+        return keys
+
+    def rotate(self, name: str, which: str) -> dict[str, Any]:
+        keys: dict[str, Any] = self._call("POST", f"/admin/v1/sites/{name}/rotate-key", {"which": which})
+        return keys
+
+    def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]:
+        site: dict[str, Any] = self._call("POST", f"/admin/v1/sites/{name}/origins", {"add": add, "remove": remove})
+        return site
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(  # noqa: S310 — our own server, from server.json
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = json.loads(exc.read()).get("detail", exc.reason)
+            except ValueError:
+                detail = exc.reason
+            raise ConfigError(str(detail)) from exc
+        except OSError as exc:
+            raise ConfigError(f"the footfall server at {self.url} does not answer: {exc}") from exc
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[Store]:
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def _sites(settings: Settings) -> Iterator[SiteCommands]:
+    try:
+        store = open_store(settings)
+    except DataDirLocked as exc:
+        token = DataDir(Path(settings.data_dir)).admin_token()
+        if exc.server_url and token:
+            yield RemoteSites(exc.server_url, token)
+            return
+        raise
+    try:
+        migrate.migrate(store, cluster=settings.cluster)
+        yield LocalSites(store)
+    finally:
+        store.close()
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _greet(sites: Sites, settings: Settings) -> None:
+    sites.load()
+    if sites.all():
+        for site in sites.all():
+            print(f"site {site.name}: {snippet.tag(settings.base_url, site.write_key)}")
+        return
+    keys = sites.add("default", DEFAULT_ORIGINS)
+    _print_keys(msgspec.to_builtins(keys), settings, False, verb="created (first start)")
+
+
+def _print_keys(keys: dict[str, Any], settings: Settings, as_json: bool, *, verb: str) -> None:
+    if as_json:
+        print(json.dumps(keys))
+        return
+    print(f"site {keys['site']} {verb}")
+    print(f"  write key: {keys['write_key']}   (public: it goes into the snippet)")
+    if keys.get("read_key"):
+        print(f"  read key:  {keys['read_key']}   (secret, shown once: Authorization: Bearer <read key>)")
+    print(f"  snippet:   {snippet.tag(settings.base_url, keys['write_key'])}")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == 98:
+            raise ConfigError(f"port {port} on {host} is in use; pick another with --port") from exc
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _env_for_workers(settings: Settings) -> dict[str, str]:
+    env = {}
+    flat = {**msgspec.to_builtins(settings.limits), **msgspec.to_builtins(settings.batching)}
+    flat.update({k: v for k, v in msgspec.to_builtins(settings).items() if k not in ("limits", "batching")})
+    for knob, value in flat.items():
+        if value is not None:
+            env[env_name(knob)] = str(value)
+    return env
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("host", "port", "workers", "data_dir", "clickhouse_url", "database", "public_url")
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="footfall",
+        description="Self-hosted product analytics on ClickHouse.",
+        epilog="Every flag also reads a FOOTFALL_* environment variable (e.g. FOOTFALL_DATA).",
+    )
+    parser.add_argument("--version", action="version", version=f"footfall {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument(
+        "--data",
+        dest="data_dir",
+        metavar="DIR",
+        help="embedded store folder (default ./footfall-data; FOOTFALL_DATA)",
+    )
+    store.add_argument(
+        "--clickhouse-url",
+        metavar="URL",
+        help="use a ClickHouse server: http://user:pass@host:8123/db (FOOTFALL_CLICKHOUSE_URL)",
+    )
+    store.add_argument("--database", metavar="NAME", help="database name when the URL names none (footfall)")
+    web = argparse.ArgumentParser(add_help=False)
+    web.add_argument("--public-url", metavar="URL", help="how browsers reach this server, for snippet tags")
+
+    serve = commands.add_parser("serve", parents=[store, web], help="run the collector")
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (needs --clickhouse-url when > 1)")
+    serve.set_defaults(run=cmd_serve)
+
+    mig = commands.add_parser("migrate", parents=[store], help="bring the schema up to date")
+    mig.set_defaults(run=cmd_migrate)
+
+    snip = commands.add_parser("snippet", parents=[store, web], help="print a site's <script> tag")
+    snip.add_argument("name")
+    snip.set_defaults(run=cmd_snippet)
+
+    site = commands.add_parser("site", help="add, list and change sites").add_subparsers(
+        dest="site_command", required=True, metavar="SUBCOMMAND"
+    )
+    add = site.add_parser("add", parents=[store, web], help="add a site and print its keys")
+    add.add_argument("name")
+    add.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a page origin allowed to send events (repeat; https://*.shop.example works)",
+    )
+    add.add_argument("--retention-days", type=int, help="how long raw events are kept (default 400)")
+    add.add_argument("--json", action="store_true", help='print {"site", "write_key", "read_key"}')
+    add.set_defaults(run=cmd_site_add)
+    lst = site.add_parser("list", parents=[store], help="list sites")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(run=cmd_site_list)
+    rot = site.add_parser("rotate-key", parents=[store, web], help="issue a new read key (or --write key)")
+    rot.add_argument("name")
+    rot.add_argument("--write", action="store_true", help="rotate the write key instead (update your snippet)")
+    rot.add_argument("--json", action="store_true")
+    rot.set_defaults(run=cmd_site_rotate)
+    org = site.add_parser("origins", parents=[store], help="change the origins a site accepts")
+    org.add_argument("name")
+    org.add_argument("--add", action="append", default=[], metavar="URL")
+    org.add_argument("--remove", action="append", default=[], metavar="URL")
+    org.add_argument("--json", action="store_true")
+    org.set_defaults(run=cmd_site_origins)
+    return parser

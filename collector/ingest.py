@@ -1,0 +1,243 @@
+"""POST /v1/batch, stage by stage: read the body, decode it, find the site, check each event.
+
+Every refusal is an ApiError with a specific status and a detail that says what and where; a batch
+with some bad events keeps the good ones and reports the bad ones by index.
+"""
+
+import re
+import zlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Final
+
+import msgspec
+
+from collector import wire
+from collector.enrich import Arrival, DropReason, enrich
+from collector.errors import ApiError
+from collector.rows import EventRow, epoch_ms
+from collector.settings import Limits
+from collector.sites import Site
+
+GZIP_MAGIC: Final = b"\x1f\x8b"
+BOM: Final = b"\xef\xbb\xbf"
+_MEDIA_TYPES: Final = frozenset({"", "application/json", "text/plain"})
+_AT: Final = re.compile(r" - at `\$(.*)`$")
+
+
+# -- body ---------------------------------------------------------------------------------------
+
+
+async def read_body(
+    chunks: AsyncIterator[bytes],
+    *,
+    content_type: str,
+    content_encoding: str,
+    content_length: str | None,
+    limits: Limits,
+) -> bytes:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in _MEDIA_TYPES:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {media!r} is not accepted; send application/json or text/plain "
+            "(text/plain lets browsers skip the CORS preflight)",
+        )
+    encoding = content_encoding.strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        raise ApiError(415, "unsupported_encoding", f"Content-Encoding {encoding!r} is not accepted; use gzip or none")
+    if content_length is not None:
+        if not content_length.isdigit():
+            raise ApiError(400, "bad_content_length", f"Content-Length {content_length!r} is not a number")
+        if int(content_length) > limits.max_body_bytes:
+            raise _too_large(int(content_length), limits.max_body_bytes)
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limits.max_body_bytes:
+            raise _too_large(size, limits.max_body_bytes, at_least=True)
+        parts.append(chunk)
+    body = b"".join(parts)
+    # sendBeacon cannot set Content-Encoding, so a gzip body is also recognised by its magic bytes.
+    if encoding == "gzip" or body[:2] == GZIP_MAGIC:
+        body = gunzip(body, limit=limits.max_decompressed_bytes)
+    if not body:
+        raise ApiError(400, "empty_body", "the request body is empty; send a JSON batch")
+    return body
+
+
+def _too_large(size: int, limit: int, *, at_least: bool = False) -> ApiError:
+    amount = f"at least {size:,}" if at_least else f"{size:,}"
+    return ApiError(
+        413,
+        "body_too_large",
+        f"the body is {amount} bytes; the limit is {limit:,}: send smaller batches",
+    )
+
+
+def gunzip(data: bytes, *, limit: int) -> bytes:
+    """Decompress one gzip member, refusing to produce more than `limit` bytes (gzip-bomb guard)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ApiError(400, "invalid_gzip", f"the body is not valid gzip: {exc}") from exc
+    if len(out) > limit:
+        raise ApiError(
+            413,
+            "decompressed_too_large",
+            f"the body inflates to more than {limit:,} bytes; the limit is {limit:,}: send smaller batches",
+        )
+    if not inflater.eof:
+        raise ApiError(400, "invalid_gzip", "the gzip body is truncated")
+    return out
+
+
+# -- batch --------------------------------------------------------------------------------------
+
+
+def decode_batch(body: bytes, limits: Limits) -> wire.Batch:
+    if body.startswith(BOM):
+        body = body[len(BOM) :]
+    try:
+        batch = wire.batch_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_batch", _with_path(str(exc), "")) from exc
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_utf8", f"the body is not valid UTF-8 (byte {exc.start} of a string)") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "invalid_json", "the body nests arrays or objects too deeply") from exc
+    if not batch.events:
+        raise ApiError(400, "empty_batch", "`events` is empty - at `$.events`")
+    if len(batch.events) > limits.max_events_per_batch:
+        raise ApiError(
+            413,
+            "too_many_events",
+            f"the batch has {len(batch.events):,} events; the limit is {limits.max_events_per_batch:,} "
+            "per batch - at `$.events`",
+        )
+    return batch
+
+
+def _with_path(message: str, prefix: str) -> str:
+    """msgspec's '... - at `$.x`' made relative to the whole body ('$.events[3].x')."""
+    match = _AT.search(message)
+    if match:
+        return f"{message[: match.start()]} - at `${prefix}{match.group(1)}`"
+    return f"{message} - at `${prefix}`"
+
+
+# -- site ---------------------------------------------------------------------------------------
+
+
+def write_key(batch: wire.Batch, query_key: str | None) -> str:
+    key = batch.key or query_key
+    if not key:
+        raise ApiError(401, "missing_key", "no write key: put the site's write key in `key` or in ?key=")
+    return key
+
+
+def check_origin(site: Site, origin: str | None) -> None:
+    """Browsers always send Origin on a cross-site POST; servers send none and are trusted by key."""
+    if origin is not None and not site.allows_origin(origin):
+        raise ApiError(
+            403,
+            "origin_not_allowed",
+            f"origin {origin!r} is not allowed for site {site.name!r}; "
+            f"add it with: footfall site origins {site.name} --add {origin}",
+        )
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Checked:
+    rows: list[EventRow] = field(default_factory=list)
+    rejected: list[wire.Rejected] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def reject(self, index: int, reason: str, message: str) -> None:
+        self.rejected.append(wire.Rejected(index=index, error=message, reason=reason))
+
+
+def check_events(batch: wire.Batch, site: Site, *, received_ms: int, limits: Limits) -> Checked:
+    sent_ms = None if batch.sent_at is None else epoch_ms(batch.sent_at)
+    arrival = Arrival(site=site, received_ms=received_ms, sent_ms=sent_ms, context=batch.context)
+    newest_ms = (sent_ms if sent_ms is not None else received_ms) + limits.max_future_s * 1000
+    oldest_ms = received_ms - site.settings.retention_days * 86_400_000
+    out = Checked()
+    seen: set[object] = set()
+    for index, raw in enumerate(batch.events):
+        here = f".events[{index}]"
+        try:
+            event = wire.event_decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            out.reject(index, "invalid_event", _with_path(str(exc), here))
+            continue
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            out.reject(index, "invalid_event", f"not a valid JSON event ({exc}) - at `${here}`")
+            continue
+        problem = _check_nesting(event, raw, limits)
+        if problem:
+            out.reject(index, "properties_too_large", f"{problem} - at `${here}.{problem.split()[0]}`")
+            continue
+        client_ms = epoch_ms(event.ts)
+        if client_ms > newest_ms:
+            out.reject(
+                index,
+                "timestamp_out_of_range",
+                f"ts is more than {limits.max_future_s // 3600}h after the batch was sent - at `${here}.ts`",
+            )
+            continue
+        if arrival.corrected_ms(client_ms) < oldest_ms:
+            out.reject(
+                index,
+                "timestamp_out_of_range",
+                f"ts is older than site {site.name!r} keeps events "
+                f"({site.settings.retention_days} days) - at `${here}.ts`",
+            )
+            continue
+        if event.id in seen:
+            out.reject(index, "duplicate_id", f"id {event.id} appears twice in this batch - at `${here}.id`")
+            continue
+        seen.add(event.id)
+        row = enrich(event, arrival)
+        if isinstance(row, DropReason):
+            out.dropped[row] += 1
+        else:
+            out.rows.append(row)
+    return out
+
+
+def _check_nesting(event: wire.AnyEvent, raw: msgspec.Raw, limits: Limits) -> str | None:
+    for name in ("properties", "traits"):
+        value = getattr(event, name, None)
+        if not value:
+            continue
+        if len(raw) > limits.max_properties_bytes:  # cheap bound first; encode only when it could be over
+            size = len(msgspec.json.encode(value))
+            if size > limits.max_properties_bytes:
+                return f"{name} are {size:,} bytes as JSON; the limit is {limits.max_properties_bytes:,}"
+        if _depth(value, limits.max_properties_depth) > limits.max_properties_depth:
+            return f"{name} nest deeper than {limits.max_properties_depth} levels"
+    return None
+
+
+def _depth(value: object, cap: int) -> int:
+    """Nesting depth of objects/arrays (a flat object is 1), counting no further than cap + 1."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > cap:
+            return deepest
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest

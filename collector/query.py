@@ -1,0 +1,76 @@
+"""The read API: parameterised SQL from clickhouse/queries, scoped to the site of the read key."""
+
+import functools
+from typing import Any, Final
+
+import jinja2
+import msgspec
+
+from collector import wire
+from collector._resources import resource_dir
+from collector.errors import ApiError
+from collector.sites import Site, Sites
+from collector.store import Params, Row, Store
+
+MAX_EVENTS_LIMIT: Final = 10_000
+_JSON_COLUMNS: Final = ("properties", "traits")
+_env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 — SQL, not HTML
+
+
+@functools.cache
+def sql(name: str, db: str) -> str:
+    """A query file rendered for one database; parameters stay as {name:Type} for ClickHouse to bind."""
+    text = (resource_dir("clickhouse") / "queries" / f"{name}.sql").read_text(encoding="utf-8")
+    return _env.from_string(text).render(db=db).strip().rstrip(";")
+
+
+def run(store: Store, name: str, params: Params) -> list[Row]:
+    return store.query(sql(name, store.database), params)
+
+
+def site_for_read_key(sites: Sites, authorization: str | None) -> Site:
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise ApiError(
+            401,
+            "missing_read_key",
+            "send the site's read key as `Authorization: Bearer <read key>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    key = key.strip()
+    site = sites.by_read_key(key)
+    if site is None:
+        hint = " (that is a write key; read keys start with ffr_)" if sites.by_write_key(key) else ""
+        raise ApiError(
+            401,
+            "unknown_read_key",
+            f"no site has this read key{hint}",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return site
+
+
+def int_param(query: dict[str, str], name: str, *, default: int, low: int, high: int) -> int:
+    text = query.get(name)
+    if text is None:
+        return default
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise ApiError(422, "invalid_parameter", f"{name} must be an integer from {low} to {high:,}, got {text!r}")
+    return int(text)
+
+
+def choice_param(query: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    text = query.get(name, "")
+    if text and text not in choices:
+        raise ApiError(422, "invalid_parameter", f"{name} must be one of {', '.join(choices)}, got {text!r}")
+    return text
+
+
+def recent_events(store: Store, site: Site, query: dict[str, str]) -> dict[str, Any]:
+    limit = int_param(query, "limit", default=100, low=1, high=MAX_EVENTS_LIMIT)
+    event_type = choice_param(query, "type", wire.EVENT_TYPES)
+    rows = run(store, "recent_events", {"site_id": site.site_id, "type": event_type, "limit": limit})
+    for row in rows:
+        for column in _JSON_COLUMNS:  # stored as JSON text: hand it back as an object, unparsed
+            row[column] = msgspec.Raw(row[column].encode())
+    return {"site": site.name, "count": len(rows), "events": rows}

@@ -1,0 +1,238 @@
+"""Sites: who may send events (write key + allowed origins) and who may read them (read key).
+
+The registry keeps every site in memory, keyed by write key and by read-key hash, and reloads from
+the store on a timer and (rate-limited) when an unknown key shows up, so a site added by another
+process starts working within a second.
+"""
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from collector.errors import SiteError, SiteExists, SiteNotFound
+from collector.store import Store
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_ORIGIN = re.compile(r"^(https?)://(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:]+\])(?::(\d{1,5}|\*))?$")
+DEFAULT_ORIGINS = ("http://localhost", "http://localhost:*", "http://127.0.0.1:*")
+
+
+class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
+    retention_days: Annotated[int, Meta(ge=1, le=3650)] = 400
+
+
+class Site(msgspec.Struct, frozen=True, kw_only=True):
+    site_id: int
+    name: str
+    allowed_origins: tuple[str, ...]
+    write_key: str
+    read_key_sha256: str
+    settings: SiteSettings = SiteSettings()
+
+    def allows_origin(self, origin: str) -> bool:
+        return _origin_matcher(self.allowed_origins)(origin.lower())
+
+
+class NewKeys(msgspec.Struct, frozen=True):
+    """What `site add` / `rotate-key` hand back: the read key is shown once and never stored."""
+
+    site: str
+    write_key: str
+    read_key: str | None
+
+
+def hash_key(key: str) -> str:
+    # Read keys are 192-bit random tokens, so a plain SHA-256 is enough (no dictionary to guess from).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def normalise_origin(pattern: str) -> str:
+    """'https://Shop.example/' → 'https://shop.example'; refuses anything but scheme://host[:port]."""
+    text = pattern.strip().lower().rstrip("/")
+    if text == "*":
+        return text
+    if not _ORIGIN.match(text):
+        raise SiteError(
+            f"{pattern!r} is not an origin: use scheme://host[:port], e.g. https://shop.example, "
+            "https://*.shop.example, http://localhost:*, or * for any"
+        )
+    return text
+
+
+def _origin_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    return _compiled(patterns)
+
+
+_cache: dict[tuple[str, ...], Callable[[str], bool]] = {}
+
+
+def _compiled(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    matcher = _cache.get(patterns)
+    if matcher is None:
+        if "*" in patterns:
+            return lambda origin: True
+        parts = []
+        for p in patterns:
+            body = re.escape(p).replace(r"://\*\.", r"://(?:[a-z0-9-]+\.)+").replace(r":\*", r"(?::\d{1,5})?")
+            parts.append(body)
+        regex = re.compile("^(?:" + "|".join(parts) + ")$") if parts else None
+        matcher = (lambda origin: False) if regex is None else (lambda origin: regex.match(origin) is not None)
+        _cache[patterns] = matcher
+    return matcher
+
+
+class Sites:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        miss_reload_interval_s: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._miss_interval = miss_reload_interval_s
+        self._lock = threading.Lock()
+        self._by_write: dict[str, Site] = {}
+        self._by_read: dict[str, Site] = {}
+        self._by_name: dict[str, Site] = {}
+        self._loaded_at = float("-inf")
+
+    # -- reads (hot path: dict look-ups only) --------------------------------------------------
+
+    def by_write_key(self, key: str) -> Site | None:
+        return self._by_write.get(key)
+
+    def by_read_key(self, key: str) -> Site | None:
+        return self._by_read.get(hash_key(key))
+
+    def by_name(self, name: str) -> Site | None:
+        return self._by_name.get(name)
+
+    def all(self) -> list[Site]:
+        return sorted(self._by_name.values(), key=lambda s: s.site_id)
+
+    def reload_due_after_miss(self) -> bool:
+        return self._clock() - self._loaded_at >= self._miss_interval
+
+    # -- store ----------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        rows = self._store.query(
+            "SELECT site_id, name, allowed_origins, write_key, read_key_sha256, settings "
+            f"FROM {self._store.database}.sites FINAL ORDER BY site_id"
+        )
+        sites = [
+            Site(
+                site_id=int(r["site_id"]),
+                name=r["name"],
+                allowed_origins=tuple(r["allowed_origins"]),
+                write_key=r["write_key"],
+                read_key_sha256=r["read_key_sha256"],
+                settings=msgspec.json.decode(r["settings"] or "{}", type=SiteSettings),
+            )
+            for r in rows
+        ]
+        with self._lock:
+            self._by_write = {s.write_key: s for s in sites}
+            self._by_read = {s.read_key_sha256: s for s in sites}
+            self._by_name = {s.name: s for s in sites}
+            self._loaded_at = self._clock()
+
+    def add(self, name: str, origins: Iterable[str], *, retention_days: int | None = None) -> NewKeys:
+        if not NAME.match(name):
+            raise SiteError(
+                f"site name {name!r}: use 1-63 of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+            )
+        allowed = tuple(dict.fromkeys(normalise_origin(o) for o in origins))
+        settings = _site_settings(retention_days)
+        self.load()
+        if name in self._by_name:
+            raise SiteExists(f"a site named {name!r} exists already")
+        site_id = max((s.site_id for s in self._by_name.values()), default=0) + 1
+        write_key, read_key = _new_write_key(), _new_read_key()
+        site = Site(
+            site_id=site_id,
+            name=name,
+            allowed_origins=allowed,
+            write_key=write_key,
+            read_key_sha256=hash_key(read_key),
+            settings=settings,
+        )
+        self._save(site, created=True)
+        return NewKeys(site=name, write_key=write_key, read_key=read_key)
+
+    def rotate_key(self, name: str, which: Literal["read", "write"]) -> NewKeys:
+        self.load()
+        site = self._by_name.get(name)
+        if site is None:
+            raise SiteNotFound(f"no site named {name!r}")
+        if which == "write":
+            site = msgspec.structs.replace(site, write_key=_new_write_key())
+            self._save(site, created=False)
+            return NewKeys(site=name, write_key=site.write_key, read_key=None)
+        read_key = _new_read_key()
+        site = msgspec.structs.replace(site, read_key_sha256=hash_key(read_key))
+        self._save(site, created=False)
+        return NewKeys(site=name, write_key=site.write_key, read_key=read_key)
+
+    def set_origins(self, name: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> Site:
+        self.load()
+        site = self._by_name.get(name)
+        if site is None:
+            raise SiteNotFound(f"no site named {name!r}")
+        dropping = {normalise_origin(o) for o in remove}
+        origins = [o for o in site.allowed_origins if o not in dropping]
+        origins += [o for o in (normalise_origin(o) for o in add) if o not in origins]
+        site = msgspec.structs.replace(site, allowed_origins=tuple(origins))
+        self._save(site, created=False)
+        return site
+
+    def _save(self, site: Site, *, created: bool) -> None:
+        now = datetime.now(UTC)
+        self._store.execute(
+            f"INSERT INTO {self._store.database}.sites "
+            "(site_id, name, allowed_origins, write_key, read_key_sha256, settings, created_at, updated_at) "
+            "SELECT {id:UInt32}, {name:String}, {origins:Array(String)}, {wk:String}, {rk:String}, "
+            "{settings:String}, "
+            + (
+                "{now:DateTime64(3)}"
+                if created
+                else f"(SELECT min(created_at) FROM {self._store.database}.sites WHERE site_id = {{id:UInt32}})"
+            )
+            + ", {now:DateTime64(3)}",
+            {
+                "id": site.site_id,
+                "name": site.name,
+                "origins": list(site.allowed_origins),
+                "wk": site.write_key,
+                "rk": site.read_key_sha256,
+                "settings": msgspec.json.encode(site.settings).decode(),
+                "now": now,
+            },
+        )
+        self.load()
+
+
+def _site_settings(retention_days: int | None) -> SiteSettings:
+    raw = {} if retention_days is None else {"retention_days": retention_days}
+    try:
+        return msgspec.convert(raw, SiteSettings)
+    except msgspec.ValidationError as exc:
+        raise SiteError(f"retention days must be from 1 to 3650, got {retention_days}") from exc
+
+
+def _new_write_key() -> str:
+    return "ffw_" + secrets.token_urlsafe(16)
+
+
+def _new_read_key() -> str:
+    return "ffr_" + secrets.token_urlsafe(24)
