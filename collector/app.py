@@ -259,7 +259,7 @@ def create_app(
         state.store = store if store is not None else await asyncio.to_thread(open_store, settings)
         try:
             await asyncio.to_thread(migrate.migrate, state.store, cluster=settings.cluster)
-            state.sites = Sites(state.store)
+            state.sites = Sites(state.store, miss_reload_interval_s=settings.sites_miss_reload_s)
             await asyncio.to_thread(state.sites.load)
             state.sink = BufferedSink(state.store, settings.batching, state.metrics)
             await state.sink.start()

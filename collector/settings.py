@@ -49,7 +49,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database: Annotated[str, Meta(pattern=_IDENTIFIER)] = "footfall"
     cluster: Annotated[str, Meta(pattern=_IDENTIFIER)] | None = None
     public_url: str | None = None  # how browsers reach this server, for snippet tags
-    sites_refresh_s: Annotated[float, Meta(gt=0)] = 10.0
+    sites_refresh_s: Annotated[float, Meta(gt=0)] = 10.0  # reload sites on this period
+    sites_miss_reload_s: Annotated[float, Meta(ge=0)] = 1.0  # an unknown key reloads at most this often
     limits: Limits = Limits()
     batching: Batching = Batching()
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from collector.errors import Overloaded, StoreError
+from collector.errors import Overloaded, StoreError, StoreUnavailable
 from collector.metrics import Metrics
 from collector.rows import COUNTER_COLUMNS, EVENT_COLUMNS, CounterRow, encode
 from collector.settings import Batching
@@ -152,20 +152,30 @@ class BufferedSink:
             self._in_flight_bytes = taken.bytes
             try:
                 await asyncio.to_thread(self._write, taken.blocks, loose)
-            except StoreError as exc:
+            except StoreUnavailable as exc:
                 self._last_error = f"cannot write to ClickHouse: {exc}"
                 log.error("insert of %d rows failed: %s", taken.rows, exc)
-                error = Overloaded(self._last_error, retry_after_s=self._batching.retry_after_s)
-                for future in taken.futures:
-                    if not future.done():
-                        future.set_exception(error)
+                _settle(taken.futures, Overloaded(self._last_error, retry_after_s=self._batching.retry_after_s))
+            except StoreError as exc:
+                # ClickHouse refused the data itself. Write each request's block on its own, so one
+                # bad block fails only the request that brought it.
+                log.error("insert of %d rows was refused, retrying request by request: %s", taken.rows, exc)
+                await asyncio.to_thread(self._write_one_by_one, taken.blocks, taken.futures)
             else:
                 self._last_error = None
-                for future in taken.futures:
-                    if not future.done():
-                        future.set_result(None)
+                _settle(taken.futures, None)
             finally:
                 self._in_flight_bytes = 0
+
+    def _write_one_by_one(self, blocks: list[Block], futures: list[asyncio.Future[None]]) -> None:
+        loop = futures[0].get_loop()
+        for block, future in zip(blocks, futures, strict=True):
+            try:
+                self._write([block], Counter())
+            except StoreError as exc:
+                loop.call_soon_threadsafe(_settle, [future], exc)
+            else:
+                loop.call_soon_threadsafe(_settle, [future], None)
 
     def _write(self, blocks: list[Block], loose: Counter[CounterKey]) -> None:
         rows = sum(b.count for b in blocks)
@@ -195,3 +205,13 @@ class BufferedSink:
             # The events are stored; only this flush's counts are lost. Say so, loudly.
             self._metrics.insert_failures.inc()
             log.error("ingest counters for %d keys were not written: %s", len(counter_rows), exc)
+
+
+def _settle(futures: list[asyncio.Future[None]], outcome: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if outcome is None:
+            future.set_result(None)
+        else:
+            future.set_exception(outcome)

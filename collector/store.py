@@ -24,6 +24,9 @@ SESSION_SETTINGS: Mapping[str, str] = {
     "date_time_output_format": "iso",
     "output_format_json_quote_64bit_integers": "0",
     "output_format_json_quote_decimals": "0",
+    # Named tuples (events.points) travel as [x, y, n] arrays, as on the wire.
+    "input_format_json_named_tuples_as_objects": "0",
+    "output_format_json_named_tuples_as_objects": "0",
 }
 
 _rows = msgspec.json.Decoder(dict[str, Any])

@@ -1,0 +1,43 @@
+"""Fixtures: a real embedded ClickHouse per test, and a real collector on loopback."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import NOW_MS, Collector, Site, serve
+
+from collector.app import create_app
+from collector.migrate import migrate
+from collector.settings import Settings
+from collector.sites import Sites
+from collector.store_chdb import ChdbStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ChdbStore]:
+    """A migrated embedded store of the test's own (chdb allows one folder per process at a time)."""
+    opened = ChdbStore(tmp_path / "data", database="footfall")
+    migrate(opened)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=str(tmp_path / "data"))
+
+
+@pytest.fixture
+def collector(store: ChdbStore, settings: Settings) -> Iterator[Collector]:
+    sites = Sites(store)
+    keys = sites.add("shop", ["https://shop.example", "http://localhost:*"])
+    assert keys.read_key
+    app = create_app(settings, store=store, now_ms=lambda: NOW_MS)
+    with serve(app) as url:
+        client = Collector(url, store, Site("shop", keys.write_key, keys.read_key))
+        try:
+            yield client
+        finally:
+            client.http.close()

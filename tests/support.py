@@ -1,0 +1,93 @@
+"""Helpers the tests share: a real uvicorn on loopback, a fixed clock, event builders."""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+
+from collector.store import Store
+
+# A fixed "now" for tests that pin the clock: 2026-11-22T10:00:00Z.
+NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
+NOW_MS = int(NOW.timestamp() * 1000)
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout_s: float = 30.0, what: str = "condition") -> None:
+    """Poll a condition with a deadline (for things that happen in another thread or process)."""
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        pause.wait(0.01)
+
+
+@contextmanager
+def serve(app: Starlette) -> Iterator[str]:
+    """Run the app under a real uvicorn on 127.0.0.1 (a free port) in a thread; yield its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started or not thread.is_alive(), what="uvicorn to start")
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+class Site:
+    def __init__(self, name: str, write_key: str, read_key: str) -> None:
+        self.name = name
+        self.write_key = write_key
+        self.read_key = read_key
+
+
+class Collector:
+    """A running collector, its store and a site to send to."""
+
+    def __init__(self, url: str, store: Store, site: Site) -> None:
+        self.url = url
+        self.store = store
+        self.site = site
+        self.http = httpx.Client(base_url=url, timeout=30)
+
+    def post(self, body: bytes | dict[str, Any], **kwargs: Any) -> httpx.Response:
+        if isinstance(body, dict):
+            return self.http.post("/v1/batch", json=body, **kwargs)
+        return self.http.post("/v1/batch", content=body, **kwargs)
+
+    def batch(self, *events: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        return {"key": self.site.write_key, "sent_at": iso(NOW), "events": list(events), **fields}
+
+    def stored(self, where: str = "1") -> list[dict[str, Any]]:
+        return self.store.query(f"SELECT * FROM footfall.events WHERE {where} ORDER BY client_ts, event_id")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event(kind: str, **fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"id": str(uuid.uuid4()), "type": kind, "ts": iso(NOW - timedelta(seconds=1))}
+    base.update(fields)
+    return base
+
+
+def server_url() -> str | None:
+    return os.environ.get("FOOTFALL_TEST_CLICKHOUSE_URL") or None

@@ -1,0 +1,418 @@
+"""The collector over real HTTP (uvicorn on loopback) with the embedded ClickHouse behind it."""
+
+import gzip
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from support import NOW, NOW_MS, Collector, event, iso, serve
+
+from collector.app import create_app
+from collector.settings import Settings
+from collector.sites import Sites
+from collector.store_chdb import ChdbStore
+
+ONE_OF_EACH = [
+    event(
+        "pageview",
+        anonymous_id="a1",
+        session_id="s1",
+        url="https://shop.example/p?q=1&utm_source=news&utm_medium=mail",
+        referrer="https://www.google.com/",
+        title="Product",
+    ),
+    event("track", name="add_to_cart", user_id="u42", properties={"sku": "A1", "price": 19.99, "tags": ["x"]}),
+    event("identify", anonymous_id="a1", user_id="u42", traits={"plan": "pro"}),
+    event("group", user_id="u42", group_id="acme", traits={"seats": 12}),
+    event("alias", user_id="u42", previous_id="a1"),
+    event(
+        "click",
+        anonymous_id="a1",
+        url="https://shop.example/p",
+        x=640,
+        y=1210,
+        viewport_w=1280,
+        viewport_h=800,
+        doc_w=1280,
+        doc_h=4000,
+        selector="main > button.buy",
+        el_x=12,
+        el_y=8,
+    ),
+    event("rageclick", x=10, y=20, selector="#nav", clicks=5),
+    event("deadclick", x=11, y=21, selector="p.copy"),
+    event("move", points=[[100, 200, 3], [110, 210, 1]], doc_w=1280, doc_h=4000),
+    event("scroll", depth=74.6, doc_h=4000),
+]
+
+
+def test_every_event_type_is_stored_and_read_back(collector: Collector) -> None:
+    response = collector.post(collector.batch(*ONE_OF_EACH, context={"library": {"name": "t", "version": "9"}}))
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": len(ONE_OF_EACH), "rejected": []}
+
+    rows = {r["event_id"]: r for r in collector.stored()}
+    assert set(rows) == {e["id"] for e in ONE_OF_EACH}
+    by_type = {r["type"]: r for r in rows.values()}
+    assert by_type["pageview"]["path"] == "/p"
+    assert by_type["pageview"]["host"] == "shop.example"
+    assert by_type["pageview"]["utm_source"] == "news"
+    assert by_type["pageview"]["utm_medium"] == "mail"
+    assert by_type["pageview"]["referrer_host"] == "www.google.com"
+    assert by_type["pageview"]["title"] == "Product"
+    assert json.loads(by_type["track"]["properties"]) == {"sku": "A1", "price": 19.99, "tags": ["x"]}
+    assert by_type["track"]["name"] == "add_to_cart"
+    assert json.loads(by_type["identify"]["traits"]) == {"plan": "pro"}
+    assert by_type["group"]["group_id"] == "acme"
+    assert by_type["alias"]["previous_id"] == "a1"
+    click = by_type["click"]
+    assert (click["x"], click["y"], click["selector"], click["el_x"], click["el_y"]) == (
+        640,
+        1210,
+        "main > button.buy",
+        12,
+        8,
+    )
+    assert (click["viewport_w"], click["viewport_h"], click["doc_w"], click["doc_h"]) == (1280, 800, 1280, 4000)
+    assert by_type["move"]["points"] == [[100, 200, 3], [110, 210, 1]]
+    assert by_type["scroll"]["depth"] == 75
+    assert {r["library"] for r in rows.values()} == {"t"}
+    # sent_at equals our clock, so no skew: the stored time is the client's.
+    assert by_type["track"]["timestamp"] == iso(NOW - timedelta(seconds=1))
+    assert by_type["track"]["received_at"] == iso(NOW)
+
+    api = collector.http.get(
+        "/api/v1/events", params={"limit": 100}, headers={"Authorization": f"Bearer {collector.site.read_key}"}
+    )
+    assert api.status_code == 200
+    listed = api.json()
+    assert listed["site"] == "shop"
+    assert listed["count"] == len(ONE_OF_EACH)
+    assert {e["id"] for e in listed["events"]} == {e["id"] for e in ONE_OF_EACH}
+    track = next(e for e in listed["events"] if e["type"] == "track")
+    assert track["properties"] == {"sku": "A1", "price": 19.99, "tags": ["x"]}
+
+
+def test_read_api_filters_by_type_limits_and_orders_newest_first(collector: Collector) -> None:
+    events = [event("track", name=f"e{i}", ts=iso(NOW - timedelta(minutes=10 - i))) for i in range(5)]
+    assert collector.post(collector.batch(*events, event("pageview", url="https://shop.example/"))).status_code == 202
+    auth = {"Authorization": f"Bearer {collector.site.read_key}"}
+    listed = collector.http.get("/api/v1/events", params={"type": "track", "limit": 3}, headers=auth).json()
+    assert [e["name"] for e in listed["events"]] == ["e4", "e3", "e2"]
+
+
+def test_client_clock_skew_is_corrected_by_sent_at(collector: Collector) -> None:
+    # The client's clock is one hour behind: it stamped the event and the batch an hour "ago".
+    behind = NOW - timedelta(hours=1)
+    body = collector.batch(
+        event("track", name="late_clock", ts=iso(behind - timedelta(seconds=5))), sent_at=iso(behind)
+    )
+    assert collector.post(body).status_code == 202
+    (row,) = collector.stored()
+    assert row["timestamp"] == iso(NOW - timedelta(seconds=5))
+    assert row["client_ts"] == iso(behind - timedelta(seconds=5))
+    assert row["sent_at"] == iso(behind)
+
+
+def test_partial_batch_keeps_good_events_and_reports_bad_ones_by_index(collector: Collector) -> None:
+    good, bad = event("track", name="ok"), event("click", x=-1, y=3)
+    response = collector.post(collector.batch(good, bad, event("track")))
+    assert response.status_code == 202
+    assert response.json() == {
+        "accepted": 1,
+        "rejected": [
+            {"index": 1, "error": "Expected `int` >= 0 - at `$.events[1].x`", "reason": "invalid_event"},
+            {"index": 2, "error": "Object missing required field `name` - at `$.events[2]`", "reason": "invalid_event"},
+        ],
+    }
+    assert [r["event_id"] for r in collector.stored()] == [good["id"]]
+    counts = collector.store.query(
+        "SELECT outcome, reason, sum(events) AS n FROM footfall.ingest_counters "
+        "GROUP BY outcome, reason ORDER BY outcome"
+    )
+    assert counts == [
+        {"outcome": "accepted", "reason": "", "n": 1},
+        {"outcome": "rejected", "reason": "invalid_event", "n": 2},
+    ]
+
+
+def test_text_plain_gzip_and_query_key_as_sendbeacon_sends_them(collector: Collector) -> None:
+    body = json.dumps({"events": [event("pageview", url="https://shop.example/")]}).encode()
+    response = collector.http.post(
+        "/v1/batch",
+        params={"key": collector.site.write_key},
+        content=gzip.compress(body),
+        headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": "https://shop.example"},
+    )
+    assert response.status_code == 202, response.text
+    assert response.headers["access-control-allow-origin"] == "https://shop.example"
+    explicit = collector.http.post(
+        "/v1/batch",
+        content=gzip.compress(json.dumps(collector.batch(event("track", name="z"))).encode()),
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
+    assert explicit.status_code == 202, explicit.text
+    assert len(collector.stored()) == 2
+
+
+def test_cors_preflight_answers_from_the_sites_origins(collector: Collector) -> None:
+    allowed = collector.http.options(
+        "/v1/batch", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+    )
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "POST" in allowed.headers["access-control-allow-methods"]
+    refused = collector.http.options(
+        "/v1/batch", params={"key": collector.site.write_key}, headers={"Origin": "https://evil.example"}
+    )
+    assert refused.status_code == 403
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_schema_health_and_metrics(collector: Collector) -> None:
+    schema = collector.http.get("/v1/schema").json()
+    assert schema["title"] == "footfall batch (v1)"
+    assert set(schema["properties"]["events"]["items"]["discriminator"]["mapping"]) == {
+        "pageview",
+        "track",
+        "identify",
+        "group",
+        "alias",
+        "click",
+        "rageclick",
+        "deadclick",
+        "move",
+        "scroll",
+    }
+    assert collector.http.get("/healthz").json() == {"status": "ok"}
+    assert collector.http.get("/readyz").json() == {"ready": True}
+    collector.post(collector.batch(event("track", name="m"), event("track")))
+    collector.post(b"nope", headers={"Content-Type": "application/json"})
+    text = collector.http.get("/metrics").text
+    assert "footfall_events_accepted_total 1\n" in text
+    assert 'footfall_events_rejected_total{reason="invalid_event"} 1\n' in text
+    assert 'footfall_batches_refused_total{error="invalid_json"} 1\n' in text
+    assert 'footfall_http_requests_total{route="/v1/batch",status="202"} 1\n' in text
+    assert "footfall_insert_duration_seconds_count 1\n" in text
+    assert "footfall_sink_queue_bytes 0\n" in text
+
+
+def test_snippet_is_served_per_site_with_an_etag(collector: Collector) -> None:
+    response = collector.http.get(f"/s/{collector.site.write_key}.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert json.dumps(collector.site.write_key) in response.text
+    assert json.dumps(collector.url + "/v1/batch") in response.text
+    again = collector.http.get(f"/s/{collector.site.write_key}.js", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+    assert collector.http.get("/s/ffw_nope.js").status_code == 404
+
+
+def test_a_site_added_by_another_process_is_found_on_first_use(store: ChdbStore, settings: Settings) -> None:
+    app = create_app(settings.with_changes(sites_miss_reload_s=0), store=store, now_ms=lambda: NOW_MS)
+    with serve(app) as url:
+        keys = Sites(store).add("late", [])  # the server's registry has not seen it
+        response = httpx.post(f"{url}/v1/batch", json={"key": keys.write_key, "events": [event("track", name="x")]})
+        assert response.status_code == 202, response.text
+
+
+# -- bad input: each gets its own status, code and a detail that says where ----------------------
+
+
+def _deep(levels: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        node = {"n": node}
+    return node
+
+
+def _gzip_bomb() -> bytes:
+    return gzip.compress(b'{"events": [' + b" " * (20 << 20) + b"]}", compresslevel=9)
+
+
+KEY = object()  # replaced by the site's write key
+Case = tuple[str, Any, dict[str, str], int, str, str]
+
+BAD_INPUTS: list[Case] = [
+    # id, body (dict → JSON with key filled in; bytes → as is), headers, status, error, detail fragment
+    ("not json", b"hello", {}, 400, "invalid_json", "not valid JSON"),
+    ("truncated json", b'{"events": [', {}, 400, "invalid_json", "truncated"),
+    ("NaN literal", b'{"events": [NaN]}', {}, 400, "invalid_json", "malformed"),
+    ("array not object", b"[]", {}, 400, "invalid_batch", "Expected `object`, got `array` - at `$`"),
+    ("events not a list", {"events": {"a": 1}}, {}, 400, "invalid_batch", "at `$.events`"),
+    ("events missing", {"sent_at": iso(NOW)}, {}, 400, "invalid_batch", "missing required field `events`"),
+    ("events empty", {"events": []}, {}, 400, "empty_batch", "at `$.events`"),
+    ("key missing", {"key": None, "events": [{}]}, {}, 401, "missing_key", "write key"),
+    ("key unknown", {"key": "ffw_nobody", "events": [{}]}, {}, 401, "unknown_key", "no site"),
+    ("key wrong type", {"key": 7, "events": [{}]}, {}, 400, "invalid_batch", "got `int` - at `$.key`"),
+    ("key too long", {"key": "k" * 500, "events": [{}]}, {}, 400, "invalid_batch", "at `$.key`"),
+    ("sent_at not a time", {"sent_at": "yesterday", "events": [{}]}, {}, 400, "invalid_batch", "at `$.sent_at`"),
+    (
+        "origin not allowed",
+        {"events": [event("track", name="x")]},
+        {"Origin": "https://evil.example"},
+        403,
+        "origin_not_allowed",
+        "'https://evil.example'",
+    ),
+    ("opaque origin", {"events": [event("track", name="x")]}, {"Origin": "null"}, 403, "origin_not_allowed", "null"),
+    ("body over limit", b"{" + b" " * (2 << 20) + b"}", {}, 413, "body_too_large", "limit is 1,048,576"),
+    ("gzip bomb", _gzip_bomb(), {"Content-Encoding": "gzip"}, 413, "decompressed_too_large", "8,388,608"),
+    ("not gzip", b"plain text", {"Content-Encoding": "gzip"}, 400, "invalid_gzip", "not valid gzip"),
+    ("truncated gzip", gzip.compress(b'{"events": []}')[:-12], {}, 400, "invalid_gzip", "truncated"),
+    ("invalid utf-8", b'{"events": [], "key": "\xff\xfe"}', {}, 400, "invalid_utf8", "UTF-8"),
+    ("10,000 events", {"events": [{}] * 10_000}, {}, 413, "too_many_events", "10,000 events; the limit is 1,000"),
+    ("nesting bomb", b'{"events": [' + b"[" * 50_000 + b"]" * 50_000 + b"]}", {}, 400, "invalid_json", "too deeply"),
+    (
+        "deep properties",
+        {"events": [event("track", name="x", properties=_deep(6))]},
+        {},
+        400,
+        "invalid_events",
+        "properties nest deeper than 5 levels - at `$.events[0].properties`",
+    ),
+    (
+        "huge properties",
+        {"events": [event("track", name="x", properties={"blob": "x" * 40_000})]},
+        {},
+        400,
+        "invalid_events",
+        "the limit is 32,768 - at `$.events[0].properties`",
+    ),
+    (
+        "huge url",
+        {"events": [event("pageview", url="https://a.example/" + "p" * 5000)]},
+        {},
+        400,
+        "invalid_events",
+        "Expected `str` of length <= 4096 - at `$.events[0].url`",
+    ),
+    (
+        "huge number",
+        b'{"events": [{"type": "track", "name": "x", "id": "'
+        + str(uuid.uuid4()).encode()
+        + b'", "ts": "2026-11-22T09:59:00Z", "properties": {"n": 1e999}}]}',
+        {},
+        400,
+        "invalid_events",
+        "out of range",
+    ),
+    (
+        "year 3000",
+        {"events": [event("track", name="x", ts="3000-01-01T00:00:00Z")]},
+        {},
+        400,
+        "invalid_events",
+        "ts is more than 24h after the batch was sent - at `$.events[0].ts`",
+    ),
+    (
+        "older than retention",
+        {"events": [event("track", name="x", ts="2001-01-01T00:00:00Z")]},
+        {},
+        400,
+        "invalid_events",
+        "keeps events (400 days) - at `$.events[0].ts`",
+    ),
+    (
+        "ts without zone",
+        {"events": [event("track", name="x", ts="2026-11-22T09:00:00")]},
+        {},
+        400,
+        "invalid_events",
+        "with a timezone component - at `$.events[0].ts`",
+    ),
+    (
+        "unknown type",
+        {"events": [event("purchase")]},
+        {},
+        400,
+        "invalid_events",
+        "Invalid value 'purchase' - at `$.events[0].type`",
+    ),
+    (
+        "missing id",
+        {"events": [{"type": "track", "name": "x", "ts": iso(NOW)}]},
+        {},
+        400,
+        "invalid_events",
+        "missing required field `id` - at `$.events[0]`",
+    ),
+    (
+        "bad uuid",
+        {"events": [event("track", name="x", id="42")]},
+        {},
+        400,
+        "invalid_events",
+        "Invalid UUID - at `$.events[0].id`",
+    ),
+    ("track without name", {"events": [event("track")]}, {}, 400, "invalid_events", "missing required field `name`"),
+    (
+        "x wrong type",
+        {"events": [event("click", x="10", y=2)]},
+        {},
+        400,
+        "invalid_events",
+        "got `str` - at `$.events[0].x`",
+    ),
+    (
+        "multipart body",
+        b"--x--",
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        415,
+        "unsupported_media_type",
+        "multipart",
+    ),
+    ("brotli body", b"\x00", {"Content-Encoding": "br"}, 415, "unsupported_encoding", "'br'"),
+    ("empty body", b"", {}, 400, "empty_body", "empty"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "headers", "status", "error", "fragment"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS]
+)
+def test_bad_input_gets_a_specific_error(
+    collector: Collector, name: str, body: Any, headers: dict[str, str], status: int, error: str, fragment: str
+) -> None:
+    params = {}
+    if isinstance(body, dict):
+        content = json.dumps({"key": collector.site.write_key, "sent_at": iso(NOW), **body}).encode()
+    else:
+        content, params = body, {"key": collector.site.write_key}
+    response = collector.http.post(
+        "/v1/batch", content=content, params=params, headers={"Content-Type": "application/json", **headers}
+    )
+    assert response.status_code == status, response.text
+    answer = response.json()
+    assert answer["error"] == error
+    assert fragment in answer["detail"], answer["detail"]
+    assert collector.stored() == []
+
+
+def test_read_api_refuses_without_the_right_key(collector: Collector) -> None:
+    def get(params: dict[str, str] | None = None, key: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return collector.http.get("/api/v1/events", params=params, headers=headers)
+
+    assert get().status_code == 401
+    assert get().json()["error"] == "missing_read_key"
+    assert get(key="ffr_wrong").json()["error"] == "unknown_read_key"
+    assert "that is a write key" in get(key=collector.site.write_key).json()["detail"]
+    read = collector.site.read_key
+    for bad in ({"limit": "abc"}, {"limit": "0"}, {"limit": "10001"}, {"limit": "-1"}, {"type": "purchase"}):
+        response = get(bad, read)
+        assert response.status_code == 422, bad
+        assert response.json()["error"] == "invalid_parameter"
+
+
+def test_unknown_routes_and_methods_answer_json(collector: Collector) -> None:
+    missing = collector.http.get("/nope")
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    wrong = collector.http.get("/v1/batch")
+    assert (wrong.status_code, wrong.json()["error"]) == (405, "method_not_allowed")
+
+
+def test_now_is_injected() -> None:
+    assert NOW_MS == 1795341600000
