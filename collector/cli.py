@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import urllib.error
@@ -79,6 +80,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         token = store.datadir.announce_server(settings.base_url) if hasattr(store, "datadir") else None
         app = create_app(settings, store=store, admin_token=token)
         config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again; by then everything
+        # is written, so let that end `serve` normally (exit 0) and close the store below.
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

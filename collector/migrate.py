@@ -52,11 +52,13 @@ class Migration:
             sql = _env.from_string(self.template).render(db=db, on_cluster=on_cluster)
         except jinja2.TemplateError as exc:
             raise MigrationError(f"migration {self.version:04d}_{self.name}: {exc}") from exc
-        return [s.strip() for s in _STATEMENT_END.split(sql) if _has_code(s)]
+        statements = ("\n".join(_code_lines(chunk)) for chunk in _STATEMENT_END.split(sql))
+        return [s for s in statements if s]
 
 
-def _has_code(chunk: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in chunk.splitlines())
+def _code_lines(chunk: str) -> list[str]:
+    """The chunk without blank lines and whole-line comments."""
+    return [line.rstrip() for line in chunk.splitlines() if line.strip() and not line.strip().startswith("--")]
 
 
 def load(folder: Path | None = None) -> list[Migration]:

@@ -66,7 +66,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return f"http://{host}:{self.port}"
 
     def with_changes(self, **changes: Any) -> "Settings":
-        return _build({**msgspec.to_builtins(self), **_nest(changes)}, source="flags")
+        merged: dict[str, Any] = msgspec.to_builtins(self)
+        for key, value in _nest(changes).items():
+            merged[key] = {**merged[key], **value} if isinstance(value, dict) else value
+        return _build(merged, source="flags")
 
 
 def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,192 @@
+"""The `footfall` command, run as a user runs it: in its own processes."""
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from support import event
+
+FOOTFALL = [sys.executable, "-m", "collector"]
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FOOTFALL, *args], check=False, capture_output=True, text=True, timeout=timeout, env={**ENV, **(env or {})}
+    )
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], lines: "queue.Queue[str | None]") -> None:
+        self.process = process
+        self.lines = lines
+        self.output: list[str] = []
+        self.url = ""
+
+    def read_until(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        regex = re.compile(pattern)
+        while True:
+            line = self.lines.get(timeout=timeout)
+            if line is None:
+                raise AssertionError("footfall serve exited early:\n" + "".join(self.output))
+            self.output.append(line)
+            match = regex.search(line)
+            if match:
+                return match
+
+
+@contextmanager
+def serving(data: Path, *extra: str) -> Iterator[Served]:
+    process = subprocess.Popen(
+        [*FOOTFALL, "serve", "--data", str(data), "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    pumping = threading.Thread(target=pump, daemon=True)
+    pumping.start()
+    served = Served(process, lines)
+    try:
+        served.url = served.read_until(r"collecting at (http://\S+)").group(1)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        pumping.join(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def test_serve_starts_on_an_empty_folder_keeps_data_across_restarts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serving(data) as served:
+        text = "".join(served.output)
+        assert "site default created (first start)" in text
+        write_key = re.search(r"write key: (ffw_\S+)", text).group(1)  # type: ignore[union-attr]
+        read_key = re.search(r"read key:  (ffr_\S+)", text).group(1)  # type: ignore[union-attr]
+        assert f'<script defer src="{served.url}/s/{write_key}.js"></script>' in text
+        sent = [event("pageview", url="http://localhost:3000/"), event("track", name="signup")]
+        response = httpx.post(
+            f"{served.url}/v1/batch",
+            json={"key": write_key, "events": sent},
+            headers={"Origin": "http://localhost:3000"},
+        )
+        assert response.status_code == 202, response.text
+    assert served.process.returncode == 0
+
+    with serving(data) as served:
+        text = "".join(served.output)
+        assert "created" not in text
+        assert f'site default: <script defer src="{served.url}/s/{write_key}.js"></script>' in text
+        listed = httpx.get(f"{served.url}/api/v1/events", headers={"Authorization": f"Bearer {read_key}"}).json()
+        assert {e["id"] for e in listed["events"]} == {e["id"] for e in sent}
+
+
+def test_site_commands_work_while_the_server_owns_the_folder(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serving(data) as served:
+        second = run("serve", "--data", str(data), "--port", "0")
+        assert second.returncode == 1
+        assert f"is in use by footfall serve at {served.url}" in second.stderr
+        added = run("site", "add", "shop", "--origin", "https://shop.example", "--data", str(data), "--json")
+        assert added.returncode == 0, added.stderr
+        keys = json.loads(added.stdout)
+        assert set(keys) == {"site", "write_key", "read_key"}
+        # The running server knows the new site at once.
+        response = httpx.post(
+            f"{served.url}/v1/batch",
+            json={"key": keys["write_key"], "events": [event("track", name="x")]},
+            headers={"Origin": "https://shop.example"},
+        )
+        assert response.status_code == 202, response.text
+        listed = json.loads(run("site", "list", "--data", str(data), "--json").stdout)
+        assert [s["site"] for s in listed] == ["default", "shop"]
+        taken = run("site", "add", "shop", "--data", str(data))
+        assert (taken.returncode, taken.stderr.strip()) == (1, "footfall: a site named 'shop' exists already")
+
+
+def test_site_commands_on_a_stopped_store(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    added = run("site", "add", "blog", "--origin", "https://*.blog.example", "--retention-days", "90", "--data", data)
+    assert added.returncode == 0, added.stderr
+    assert "site blog added" in added.stdout
+    assert "read key:  ffr_" in added.stdout
+    listed = run("site", "list", "--data", data)
+    assert "blog  (id 1)" in listed.stdout
+    assert "https://*.blog.example" in listed.stdout
+    assert "90 days" in listed.stdout
+    rotated = json.loads(run("site", "rotate-key", "blog", "--data", data, "--json").stdout)
+    assert rotated["read_key"].startswith("ffr_")
+    rotated_write = json.loads(run("site", "rotate-key", "blog", "--write", "--data", data, "--json").stdout)
+    assert rotated_write["read_key"] is None
+    assert rotated_write["write_key"] != rotated["write_key"]
+    origins = run("site", "origins", "blog", "--add", "https://blog.example", "--data", data)
+    assert "https://*.blog.example, https://blog.example" in origins.stdout
+    tag = run("snippet", "blog", "--data", data, "--public-url", "https://t.blog.example")
+    assert (
+        tag.stdout.strip() == f'<script defer src="https://t.blog.example/s/{rotated_write["write_key"]}.js"></script>'
+    )
+    migrated = run("migrate", "--data", data)
+    assert migrated.returncode == 0
+    assert "applied 0 migration(s)" in migrated.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["serve", "--port", "eighty"], {}, "argument --port: invalid int value: 'eighty'"),
+        (["migrate"], {"FOOTFALL_PORT": "eighty"}, "footfall: invalid value for port (FOOTFALL_PORT or --port)"),
+        (["serve", "--workers", "2"], {}, "the embedded engine is served by one worker process"),
+        (["migrate", "--clickhouse-url", "ftp://ch.example"], {}, "--clickhouse-url must look like http://"),
+        (
+            ["migrate", "--clickhouse-url", "http://default:secret@127.0.0.1:1/db"],
+            {},
+            "cannot reach ClickHouse at http://default:***@127.0.0.1:1/db",
+        ),
+        (["site", "add", "Bad Name"], {}, "site name 'Bad Name'"),
+        (["site", "add", "shop", "--origin", "shop.example"], {}, "'shop.example' is not an origin"),
+        (["site", "rotate-key", "nobody"], {}, "no site named 'nobody'"),
+        (["snippet", "nobody"], {}, "no site named 'nobody'"),
+        (["site"], {}, "the following arguments are required: SUBCOMMAND"),
+    ],
+)
+def test_bad_usage_gets_a_clear_message_and_no_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = run(*args, "--data", str(tmp_path / "data"), env=env) if args != ["site"] else run(*args)
+    assert result.returncode in (1, 2)
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "secret" not in result.stderr
+
+
+def test_a_busy_port_is_reported(tmp_path: Path) -> None:
+    with serving(tmp_path / "a") as served:
+        port = served.url.rsplit(":", 1)[1]
+        result = run("serve", "--data", str(tmp_path / "b"), "--port", port)
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is in use; pick another with --port" in result.stderr
