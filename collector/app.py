@@ -22,7 +22,7 @@ from collector.metrics import Metrics
 from collector.rows import encode
 from collector.settings import Settings
 from collector.sink import Block, BufferedSink
-from collector.sites import Sites
+from collector.sites import Site, Sites
 from collector.store import Store, open_store
 
 log = logging.getLogger("footfall")
@@ -99,7 +99,7 @@ async def batch_preflight(request: Request) -> Response:
     )
 
 
-async def _site_for_write_key(state: Any, key: str) -> Any:
+async def _site_for_write_key(state: Any, key: str) -> Site:
     sites: Sites = state.sites
     site = sites.by_write_key(key)
     if site is None and sites.reload_due_after_miss():

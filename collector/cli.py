@@ -23,6 +23,7 @@ from collector.errors import ConfigError, DataDirLocked, FootfallError, SiteNotF
 from collector.settings import Settings, env_name, from_env
 from collector.sites import DEFAULT_ORIGINS, Sites
 from collector.store import Store, open_store
+from collector.store_chdb import ChdbStore
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,7 +78,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 log_level="warning",
             )
             return 0
-        token = store.datadir.announce_server(settings.base_url) if hasattr(store, "datadir") else None
+        token = store.datadir.announce_server(settings.base_url) if isinstance(store, ChdbStore) else None
         app = create_app(settings, store=store, admin_token=token)
         config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again; by then everything

@@ -185,7 +185,8 @@ def check_events(batch: wire.Batch, site: Site, *, received_ms: int, limits: Lim
             continue
         problem = _check_nesting(event, raw, limits)
         if problem:
-            out.reject(index, "properties_too_large", f"{problem} - at `${here}.{problem.split()[0]}`")
+            field_name, message = problem
+            out.reject(index, "properties_too_large", f"{message} - at `${here}.{field_name}`")
             continue
         client_ms = epoch_ms(event.ts)
         if client_ms > newest_ms:
@@ -215,7 +216,8 @@ def check_events(batch: wire.Batch, site: Site, *, received_ms: int, limits: Lim
     return out
 
 
-def _check_nesting(event: wire.AnyEvent, raw: msgspec.Raw, limits: Limits) -> str | None:
+def _check_nesting(event: wire.AnyEvent, raw: msgspec.Raw, limits: Limits) -> tuple[str, str] | None:
+    """(field, what is wrong) for properties or traits over the limits, else None."""
     for name in ("properties", "traits"):
         value = getattr(event, name, None)
         if not value:
@@ -223,9 +225,9 @@ def _check_nesting(event: wire.AnyEvent, raw: msgspec.Raw, limits: Limits) -> st
         if len(raw) > limits.max_properties_bytes:  # cheap bound first; encode only when it could be over
             size = len(msgspec.json.encode(value))
             if size > limits.max_properties_bytes:
-                return f"{name} are {size:,} bytes as JSON; the limit is {limits.max_properties_bytes:,}"
+                return name, f"{name} are {size:,} bytes as JSON; the limit is {limits.max_properties_bytes:,}"
         if _depth(value, limits.max_properties_depth) > limits.max_properties_depth:
-            return f"{name} nest deeper than {limits.max_properties_depth} levels"
+            return name, f"{name} nest deeper than {limits.max_properties_depth} levels"
     return None
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from collector.errors import Overloaded, StoreError, StoreUnavailable
+from collector.errors import Overloaded, QueryError, StoreError, StoreUnavailable
 from collector.metrics import Metrics
 from collector.rows import COUNTER_COLUMNS, EVENT_COLUMNS, CounterRow, encode
 from collector.settings import Batching
@@ -156,11 +156,15 @@ class BufferedSink:
                 self._last_error = f"cannot write to ClickHouse: {exc}"
                 log.error("insert of %d rows failed: %s", taken.rows, exc)
                 _settle(taken.futures, Overloaded(self._last_error, retry_after_s=self._batching.retry_after_s))
-            except StoreError as exc:
+            except QueryError as exc:
                 # ClickHouse refused the data itself. Write each request's block on its own, so one
                 # bad block fails only the request that brought it.
                 log.error("insert of %d rows was refused, retrying request by request: %s", taken.rows, exc)
                 await asyncio.to_thread(self._write_one_by_one, taken.blocks, taken.futures)
+            except Exception as exc:
+                # A bug, not a ClickHouse answer: fail these requests, keep the writer alive.
+                log.exception("insert of %d rows failed unexpectedly", taken.rows)
+                _settle(taken.futures, exc)
             else:
                 self._last_error = None
                 _settle(taken.futures, None)

@@ -5,6 +5,7 @@ the store on a timer and (rate-limited) when an unknown key shows up, so a site 
 process starts working within a second.
 """
 
+import functools
 import hashlib
 import re
 import secrets
@@ -67,26 +68,18 @@ def normalise_origin(pattern: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def _origin_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    return _compiled(patterns)
-
-
-_cache: dict[tuple[str, ...], Callable[[str], bool]] = {}
-
-
-def _compiled(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    matcher = _cache.get(patterns)
-    if matcher is None:
-        if "*" in patterns:
-            return lambda origin: True
-        parts = []
-        for p in patterns:
-            body = re.escape(p).replace(r"://\*\.", r"://(?:[a-z0-9-]+\.)+").replace(r":\*", r"(?::\d{1,5})?")
-            parts.append(body)
-        regex = re.compile("^(?:" + "|".join(parts) + ")$") if parts else None
-        matcher = (lambda origin: False) if regex is None else (lambda origin: regex.match(origin) is not None)
-        _cache[patterns] = matcher
-    return matcher
+    """One compiled regex per distinct list of origin patterns."""
+    if "*" in patterns:
+        return lambda origin: True
+    if not patterns:
+        return lambda origin: False
+    parts = [
+        re.escape(p).replace(r"://\*\.", r"://(?:[a-z0-9-]+\.)+").replace(r":\*", r"(?::\d{1,5})?") for p in patterns
+    ]
+    regex = re.compile("^(?:" + "|".join(parts) + ")$")
+    return lambda origin: regex.match(origin) is not None
 
 
 class Sites:
