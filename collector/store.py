@@ -6,7 +6,7 @@ encodes a block once and either backend takes it as is.
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -88,10 +88,19 @@ def _escape(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _datetime_text(value: datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(sep=" ", timespec="milliseconds")
+    """An aware datetime as Unix time: the same instant whatever time zone the session reads text in
+    (the embedded engine's is the host's). A naive one as wall-clock text, read in that time zone, as
+    clickhouse-connect sends it. Whole seconds carry no fraction, so DateTime takes them as DateTime64 does."""
+    if value.utcoffset() is not None:
+        millis = (value - _EPOCH) // timedelta(milliseconds=1)
+        sign = "-" if millis < 0 else ""
+        seconds, fraction = divmod(abs(millis), 1000)
+        return f"{sign}{seconds}.{fraction:03d}" if fraction else f"{sign}{seconds}"
+    return value.isoformat(sep=" ", timespec="milliseconds" if value.microsecond >= 1000 else "seconds")
 
 
 def settings_clause(settings: Mapping[str, str | int]) -> str:

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -76,7 +77,7 @@ class ServerStore:
             raise StoreUnavailable(f"cannot reach ClickHouse at {self.url}: {_first_line(exc)}") from exc
 
     def execute(self, sql: str, params: Params | None = None) -> None:
-        self._call(lambda: self._client.command(sql, parameters=dict(params or {})))
+        self._call(lambda: self._client.command(sql, parameters=_bind(params)))
 
     def insert(
         self,
@@ -97,7 +98,7 @@ class ServerStore:
         )
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
-        data = self._call(lambda: self._client.raw_query(sql, parameters=dict(params or {}), fmt="JSONEachRow"))
+        data = self._call(lambda: self._client.raw_query(sql, parameters=_bind(params), fmt="JSONEachRow"))
         return decode_rows(bytes(data))
 
     def ping(self) -> None:
@@ -116,7 +117,21 @@ class ServerStore:
             raise StoreUnavailable(f"ClickHouse at {self.url}: {_first_line(exc)}") from exc
         except DatabaseError as exc:
             raise QueryError(_first_line(exc)) from exc
+        except UnicodeEncodeError as exc:  # a lone surrogate in a parameter: not sendable as UTF-8
+            raise QueryError(f"a parameter is not valid UTF-8 text: {exc}") from exc
+
+
+def _bind(params: Params | None) -> dict[str, object] | None:
+    """clickhouse-connect renders only a list as an array (a tuple is a tuple literal), so make sequences
+    lists. No parameters means None: an empty dict would still run the SQL through %-formatting."""
+    if not params:
+        return None
+    return {k: v if isinstance(v, str | int | float | datetime) else list(v) for k, v in params.items()}
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """ClickHouse's own 'Code: N. DB::Exception: ...' line, as the embedded backend reports it."""
+    text = str(exc).strip()
+    start = text.find("Code: ")
+    text = text[start:] if start >= 0 else text
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -4,16 +4,20 @@ import gzip
 import json
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from clickhouse_http import clickhouse_http
 from support import NOW, NOW_MS, Collector, event, iso, serve
 
 from collector.app import create_app
+from collector.migrate import migrate
 from collector.settings import Settings
 from collector.sites import Sites
 from collector.store_chdb import ChdbStore
+from collector.store_server import ServerStore
 
 ONE_OF_EACH = [
     event(
@@ -416,3 +420,26 @@ def test_unknown_routes_and_methods_answer_json(collector: Collector) -> None:
 
 def test_now_is_injected() -> None:
     assert NOW_MS == 1795341600000
+
+
+def test_the_same_path_on_a_clickhouse_server(tmp_path: Path, settings: Settings) -> None:
+    """ServerStore (clickhouse-connect over HTTP) end to end, against the HTTP shim over the real engine."""
+    with clickhouse_http(tmp_path / "shim") as url:
+        store = ServerStore(url, database="footfall")
+        migrate(store)
+        keys = Sites(store).add("shop", [])
+        assert keys.read_key
+        with serve(create_app(settings.with_changes(clickhouse_url=url), store=store, now_ms=lambda: NOW_MS)) as base:
+            body = {"key": keys.write_key, "sent_at": iso(NOW), "events": ONE_OF_EACH}
+            response = httpx.post(f"{base}/v1/batch", json=body, timeout=30)
+            assert response.status_code == 202, response.text
+            listed = httpx.get(
+                f"{base}/api/v1/events",
+                params={"limit": 100},
+                headers={"Authorization": f"Bearer {keys.read_key}"},
+                timeout=30,
+            ).json()
+        store.close()
+    assert {e["id"] for e in listed["events"]} == {e["id"] for e in ONE_OF_EACH}
+    move = next(e for e in listed["events"] if e["type"] == "move")
+    assert move["points"] == [[100, 200, 3], [110, 210, 1]]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import event
+from clickhouse_http import clickhouse_http
+from support import event, wait_until
 
 FOOTFALL = [sys.executable, "-m", "collector"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}
@@ -190,3 +191,38 @@ def test_a_busy_port_is_reported(tmp_path: Path) -> None:
         result = run("serve", "--data", str(tmp_path / "b"), "--port", port)
     assert result.returncode == 1
     assert f"port {port} on 127.0.0.1 is in use; pick another with --port" in result.stderr
+
+
+def test_several_workers_share_a_clickhouse_server(tmp_path: Path) -> None:
+    with (
+        clickhouse_http(tmp_path / "shim") as url,
+        serving(tmp_path / "unused", "--clickhouse-url", url, "--workers", "2") as served,
+    ):
+        text = "".join(served.output)
+        write_key = re.search(r"write key: (ffw_\S+)", text).group(1)  # type: ignore[union-attr]
+        read_key = re.search(r"read key:  (ffr_\S+)", text).group(1)  # type: ignore[union-attr]
+        wait_until(lambda: _answers(f"{served.url}/readyz"), what="the workers to answer")
+        sent = [event("track", name=f"e{i}") for i in range(40)]
+        with httpx.Client(timeout=30) as client:  # one connection per batch, so both workers take some
+            for chunk in range(0, 40, 4):
+                response = client.post(
+                    f"{served.url}/v1/batch",
+                    json={"key": write_key, "events": sent[chunk : chunk + 4]},
+                    headers={"Connection": "close"},
+                )
+                assert response.status_code == 202, response.text
+        listed = httpx.get(
+            f"{served.url}/api/v1/events",
+            params={"limit": 100},
+            headers={"Authorization": f"Bearer {read_key}"},
+            timeout=30,
+        ).json()
+        assert {e["id"] for e in listed["events"]} == {e["id"] for e in sent}
+    assert served.process.returncode == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False

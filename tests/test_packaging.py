@@ -10,8 +10,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_wheel_carries_sql_and_snippet_and_migrates_from_its_own_files(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
-        check=True, timeout=300, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("footfall_server-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -35,8 +48,13 @@ def test_the_wheel_carries_sql_and_snippet_and_migrates_from_its_own_files(tmp_p
         "print(b'ffw_k' in render('ffw_k', 'http://x/v1/batch').body)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(unpacked)},
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(unpacked)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     migrations = len(list((ROOT / "clickhouse" / "migrations").glob("*.sql")))
