@@ -57,7 +57,8 @@ async def batch(request: Request) -> Response:
     )
     received_ms = state.now_ms()
     decoded = ingest.decode_batch(body, limits)
-    site = await _site_for_write_key(state, ingest.write_key(decoded, request.query_params.get("key")))
+    query_key = None if decoded.key else request.query_params.get("key")  # parse the URL only when needed
+    site = await _site_for_write_key(state, ingest.write_key(decoded, query_key))
     origin = headers.get("origin")
     ingest.check_origin(site, origin)
     cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}

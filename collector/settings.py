@@ -35,7 +35,7 @@ class Batching(msgspec.Struct, frozen=True, kw_only=True):
 
     max_rows: Positive = 20_000
     max_bytes: Positive = 16 << 20
-    max_delay_ms: Positive = 200
+    max_delay_ms: Positive = 100  # at most one insert per this, under load
     max_queue_bytes: Positive = 256 << 20  # waiting + being written; beyond it ingest answers 503
     retry_after_s: Positive = 2
 

@@ -3,9 +3,10 @@
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pytest
+from support import wait_until
 
 from collector.errors import Overloaded, QueryError, StoreUnavailable
 from collector.metrics import Metrics
@@ -116,19 +117,22 @@ def test_flushes_when_enough_bytes_wait(store: ChdbStore) -> None:
     asyncio.run(scenario())
 
 
-def test_flushes_when_the_oldest_row_is_old_enough(store: ChdbStore) -> None:
+def test_an_idle_sink_writes_at_once_a_busy_one_once_per_delay(store: ChdbStore) -> None:
     async def scenario() -> None:
         clock = FakeClock()
-        sink, _ = make(store, clock, max_delay_ms=200)
+        sink, metrics = make(store, clock, max_delay_ms=200)
         await sink.start()
+        await asyncio.wait_for(sink.submit(block()), timeout=30)  # idle: no waiting for the timer
+        assert count(store) == 1
         pending = asyncio.create_task(sink.submit(block()))
         await settle()
-        assert not pending.done()
+        assert not pending.done()  # an insert started less than 200 ms ago (by the fake clock)
         assert sink.due_in(clock.now) == pytest.approx(0.2)
         clock.now += 0.2
         sink.poke()
         await asyncio.wait_for(pending, timeout=30)
-        assert count(store) == 1
+        assert count(store) == 2
+        assert metrics.insert_seconds.count == 2
         await sink.stop()
 
     asyncio.run(scenario())
@@ -136,14 +140,16 @@ def test_flushes_when_the_oldest_row_is_old_enough(store: ChdbStore) -> None:
 
 def test_stop_writes_what_waits(store: ChdbStore) -> None:
     async def scenario() -> None:
-        sink, _ = make(store, FakeClock())
+        clock = FakeClock()
+        sink, _ = make(store, clock)
         await sink.start()
+        await asyncio.wait_for(sink.submit(block()), timeout=30)
         pending = asyncio.create_task(sink.submit(block(5)))
         await settle()
         assert not pending.done()
         await asyncio.wait_for(sink.stop(), timeout=30)
         await pending
-        assert count(store) == 5
+        assert count(store) == 6
         with pytest.raises(Overloaded, match="shutting down"):
             await sink.submit(block())
 
@@ -155,6 +161,7 @@ def test_a_full_queue_answers_overloaded_at_once(store: ChdbStore) -> None:
         first = block(10)
         sink, _ = make(store, FakeClock(), max_queue_bytes=len(first.rows) + 10)
         await sink.start()
+        await asyncio.wait_for(sink.submit(block()), timeout=30)  # starts the delay
         waiting = asyncio.create_task(sink.submit(first))
         await settle()
         with pytest.raises(Overloaded) as refused:
@@ -198,6 +205,30 @@ def test_a_block_clickhouse_refuses_fails_only_its_own_request(store: ChdbStore)
         assert results[2] is None
         assert isinstance(results[1], QueryError)
         assert count(store) == 2
+        await sink.stop()
+
+    asyncio.run(scenario())
+
+
+def test_counters_are_summed_and_written_at_most_once_a_second(store: ChdbStore) -> None:
+    def counted() -> int:
+        return int(store.query("SELECT sum(events) AS n FROM footfall.ingest_counters")[0]["n"])
+
+    async def until(predicate: Callable[[], bool]) -> None:
+        await asyncio.to_thread(wait_until, predicate, what="ingest counters")
+
+    async def scenario() -> None:
+        clock = FakeClock()
+        sink, _ = make(store, clock, max_rows=1)
+        await sink.start()
+        await asyncio.wait_for(sink.submit(block(2)), timeout=30)
+        await until(lambda: counted() == 2)  # the first counts go at once
+        await asyncio.wait_for(sink.submit(block(3)), timeout=30)
+        await settle()
+        assert counted() == 2  # the next ones wait for the fake clock's second to pass
+        clock.now += 1.0
+        sink.poke()
+        await until(lambda: counted() == 5)
         await sink.stop()
 
     asyncio.run(scenario())
