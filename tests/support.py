@@ -91,3 +91,16 @@ def event(kind: str, **fields: Any) -> dict[str, Any]:
 
 def server_url() -> str | None:
     return os.environ.get("FOOTFALL_TEST_CLICKHOUSE_URL") or None
+
+
+def read_events(base_url: str, read_key: str, limit: int = 1000) -> dict[str, Any]:
+    """GET /api/v1/events as a site owner would."""
+    response = httpx.get(
+        f"{base_url}/api/v1/events",
+        params={"limit": limit},
+        headers={"Authorization": f"Bearer {read_key}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    listed: dict[str, Any] = response.json()
+    return listed

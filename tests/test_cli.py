@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from clickhouse_http import clickhouse_http
-from support import event, wait_until
+from support import event, read_events, wait_until
 
 FOOTFALL = [sys.executable, "-m", "collector"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}
@@ -103,7 +103,7 @@ def test_serve_starts_on_an_empty_folder_keeps_data_across_restarts(tmp_path: Pa
         text = "".join(served.output)
         assert "created" not in text
         assert f'site default: <script defer src="{served.url}/s/{write_key}.js"></script>' in text
-        listed = httpx.get(f"{served.url}/api/v1/events", headers={"Authorization": f"Bearer {read_key}"}).json()
+        listed = read_events(served.url, read_key)
         assert {e["id"] for e in listed["events"]} == {e["id"] for e in sent}
 
 
@@ -211,12 +211,7 @@ def test_several_workers_share_a_clickhouse_server(tmp_path: Path) -> None:
                     headers={"Connection": "close"},
                 )
                 assert response.status_code == 202, response.text
-        listed = httpx.get(
-            f"{served.url}/api/v1/events",
-            params={"limit": 100},
-            headers={"Authorization": f"Bearer {read_key}"},
-            timeout=30,
-        ).json()
+        listed = read_events(served.url, read_key)
         assert {e["id"] for e in listed["events"]} == {e["id"] for e in sent}
     assert served.process.returncode == 0
 
