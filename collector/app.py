@@ -21,7 +21,7 @@ from collector.errors import ApiError, Overloaded, StoreError
 from collector.metrics import Metrics
 from collector.rows import encode
 from collector.settings import Settings
-from collector.sink import Block, BufferedSink
+from collector.sink import Block, BufferedSink, CounterKey
 from collector.sites import Site, Sites
 from collector.store import Store, open_store
 
@@ -63,12 +63,13 @@ async def batch(request: Request) -> Response:
     ingest.check_origin(site, origin)
     cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
     checked = ingest.check_events(decoded, site, received_ms=received_ms, limits=limits)
-    _count(state.metrics, checked)
+    _count_refusals(state.metrics, checked)
     counters = _counters(site.site_id, received_ms, checked)
     if checked.rows:
         await state.sink.submit(Block(rows=encode(checked.rows), count=len(checked.rows), counters=counters))
+        state.metrics.accepted.inc(by=len(checked.rows))  # only once stored
     else:
-        state.sink.count(counters)  # nothing to store: the counts ride along with the next insert
+        state.sink.count(counters)  # nothing to store: the counts go with the sink's next counters write
     answer = wire.Accepted(accepted=len(checked.rows), rejected=checked.rejected)
     if not checked.rows and checked.rejected and not checked.dropped:
         first = checked.rejected[0]
@@ -113,17 +114,16 @@ async def _site_for_write_key(state: Any, key: str) -> Site:
     return site
 
 
-def _count(metrics: Metrics, checked: ingest.Checked) -> None:
-    metrics.accepted.inc(by=len(checked.rows))
+def _count_refusals(metrics: Metrics, checked: ingest.Checked) -> None:
     for rejection in checked.rejected:
         metrics.rejected.inc(rejection.reason)
     for reason, n in checked.dropped.items():
         metrics.dropped.inc(reason, by=n)
 
 
-def _counters(site_id: int, received_ms: int, checked: ingest.Checked) -> Counter[tuple[int, int, str, str]]:
+def _counters(site_id: int, received_ms: int, checked: ingest.Checked) -> Counter[CounterKey]:
     hour = received_ms // 3_600_000 * 3600
-    counters: Counter[tuple[int, int, str, str]] = Counter()
+    counters: Counter[CounterKey] = Counter()
     if checked.rows:
         counters[(site_id, hour, "accepted", "")] = len(checked.rows)
     for rejection in checked.rejected:
