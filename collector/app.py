@@ -3,9 +3,11 @@
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -21,8 +23,9 @@ from collector.errors import ApiError, Overloaded, StoreError
 from collector.metrics import Metrics
 from collector.rows import encode
 from collector.settings import Settings
-from collector.sink import Block, BufferedSink, CounterKey
+from collector.sink import RecentIds, Writer, warm_recent_ids
 from collector.sites import Site, Sites
+from collector.spool import Record, Spool, claim_folder, spool_folders
 from collector.store import Store, open_store
 
 log = logging.getLogger("footfall")
@@ -64,12 +67,16 @@ async def batch(request: Request) -> Response:
     cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
     checked = ingest.check_events(decoded, site, received_ms=received_ms, limits=limits)
     _count_refusals(state.metrics, checked)
-    counters = _counters(site.site_id, received_ms, checked)
-    if checked.rows:
-        await state.sink.submit(Block(rows=encode(checked.rows), count=len(checked.rows), counters=counters))
-        state.metrics.accepted.inc(by=len(checked.rows))  # only once stored
-    else:
-        state.sink.count(counters)  # nothing to store: the counts go with the sink's next counters write
+    record = Record(
+        site_id=site.site_id,
+        hour=received_ms // 3_600_000 * 3600,
+        rows=encode(checked.rows) if checked.rows else b"",
+        ids=[row.event_id for row in checked.rows],
+        counters=_counters(checked),
+    )
+    # 202 only once the rows are on disk; with nothing to store the counts need not wait.
+    await state.spool.append(record, durable=bool(checked.rows))
+    state.metrics.accepted.inc(by=len(checked.rows))
     answer = wire.Accepted(accepted=len(checked.rows), rejected=checked.rejected)
     if not checked.rows and checked.rejected and not checked.dropped:
         first = checked.rejected[0]
@@ -121,16 +128,15 @@ def _count_refusals(metrics: Metrics, checked: ingest.Checked) -> None:
         metrics.dropped.inc(reason, by=n)
 
 
-def _counters(site_id: int, received_ms: int, checked: ingest.Checked) -> Counter[CounterKey]:
-    hour = received_ms // 3_600_000 * 3600
-    counters: Counter[CounterKey] = Counter()
+def _counters(checked: ingest.Checked) -> list[tuple[str, str, int]]:
+    counts: Counter[tuple[str, str]] = Counter()
     if checked.rows:
-        counters[(site_id, hour, "accepted", "")] = len(checked.rows)
+        counts[("accepted", "")] = len(checked.rows)
     for rejection in checked.rejected:
-        counters[(site_id, hour, "rejected", rejection.reason)] += 1
+        counts[("rejected", rejection.reason)] += 1
     for reason, n in checked.dropped.items():
-        counters[(site_id, hour, "dropped", reason)] += n
-    return counters
+        counts[("dropped", reason)] += n
+    return [(outcome, reason, n) for (outcome, reason), n in counts.items()]
 
 
 async def schema(request: Request) -> Response:
@@ -169,7 +175,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     state = request.app.state
-    problem = state.sink.failing()
+    problem = state.writer.failing()
     if problem is None:
         try:
             await asyncio.to_thread(state.store.ping)
@@ -262,14 +268,12 @@ def create_app(
             await asyncio.to_thread(migrate.migrate, state.store, cluster=settings.cluster)
             state.sites = Sites(state.store, miss_reload_interval_s=settings.sites_miss_reload_s)
             await asyncio.to_thread(state.sites.load)
-            state.sink = BufferedSink(state.store, settings.batching, state.metrics)
-            await state.sink.start()
-            refresher = asyncio.create_task(_refresh_sites(state.sites, settings.sites_refresh_s))
-            try:
-                yield
-            finally:
-                refresher.cancel()
-                await state.sink.stop()
+            async with _pipeline(state, settings):
+                refresher = asyncio.create_task(_refresh_sites(state.sites, settings.sites_refresh_s))
+                try:
+                    yield
+                finally:
+                    refresher.cancel()
         finally:
             if own_store:
                 await asyncio.to_thread(state.store.close)
@@ -303,6 +307,37 @@ def create_app(
     app.state.admin_token = admin_token
     app.add_middleware(CountRequests, metrics=app.state.metrics)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _pipeline(state: Any, settings: Settings) -> AsyncIterator[None]:
+    """This process's spool folder and the writer that drains every folder into ClickHouse."""
+    batching = settings.batching
+    parent = Path(settings.spool_path)
+    folder, lock_fd = await asyncio.to_thread(claim_folder, parent)
+    spool = Spool(
+        folder,
+        segment_rows=batching.max_rows,
+        segment_bytes=batching.max_bytes,
+        segment_age_s=batching.max_delay_ms / 1000,
+        max_bytes=batching.max_spool_bytes,
+        retry_after_s=batching.retry_after_s,
+    )
+    damage = await asyncio.to_thread(spool.open)
+    state.metrics.spool_damaged.inc(by=damage.records)
+    state.metrics.gauge("footfall_spool_bytes", "Bytes in this process's spool folder.", lambda: spool.bytes_on_disk)
+    recent = RecentIds(max_ids=batching.dedup_window_ids, max_age_s=batching.dedup_window_s)
+    await asyncio.to_thread(warm_recent_ids, state.store, recent, batching)
+    writer = Writer(state.store, lambda: spool_folders(parent), state.metrics, recent=recent, wake=spool.sealed_event)
+    state.spool, state.writer = spool, writer
+    await spool.start()
+    await writer.start()
+    try:
+        yield
+    finally:
+        await spool.close()
+        await writer.stop()
+        os.close(lock_fd)
 
 
 async def _refresh_sites(sites: Sites, every_s: float) -> None:

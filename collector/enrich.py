@@ -40,8 +40,14 @@ class Arrival:
         """How far the client's clock is behind ours (negative: ahead). Includes time in transit."""
         return 0 if self.sent_ms is None else self.received_ms - self.sent_ms
 
-    def corrected_ms(self, client_ms: int) -> int:
-        """The event's time on our clock; never later than its arrival."""
+    def corrected_ms(self, client_ms: int, age_ms: int | None = None) -> int:
+        """The event's time on our clock; never later than its arrival.
+
+        With the client's monotonic age of the event, arrival minus age (immune to the client's wall
+        clock jumping between the event and the send); otherwise the client's time moved by the batch's
+        skew (received_at - sent_at). Both count the time in transit (usually milliseconds) as age."""
+        if age_ms is not None:
+            return self.received_ms - age_ms
         return min(client_ms + self.skew_ms, self.received_ms)
 
 
@@ -55,7 +61,8 @@ def to_row(event: wire.AnyEvent, arrival: Arrival) -> EventRow:
         site_id=arrival.site.site_id,
         event_id=str(event.id),
         type=event.__struct_config__.tag,  # type: ignore[arg-type]
-        timestamp=epoch_text(arrival.corrected_ms(client_ms)),
+        timestamp=epoch_text(arrival.corrected_ms(client_ms, event.age_ms)),
+        age_ms=event.age_ms,
         client_ts=epoch_text(client_ms),
         received_at=epoch_text(arrival.received_ms),
         sent_at=None if arrival.sent_ms is None else epoch_text(arrival.sent_ms),

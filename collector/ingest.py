@@ -196,7 +196,7 @@ def check_events(batch: wire.Batch, site: Site, *, received_ms: int, limits: Lim
                 f"ts is more than {limits.max_future_s // 3600}h after the batch was sent - at `${here}.ts`",
             )
             continue
-        if arrival.corrected_ms(client_ms) < oldest_ms:
+        if arrival.corrected_ms(client_ms, event.age_ms) < oldest_ms:
             out.reject(
                 index,
                 "timestamp_out_of_range",

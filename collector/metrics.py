@@ -117,6 +117,12 @@ class Metrics:
         self.insert_seconds = Histogram("footfall_insert_duration_seconds", "Time to write one block to ClickHouse.")
         self.insert_rows = Counter("footfall_insert_rows_total", "Rows written to ClickHouse.")
         self.insert_failures = Counter("footfall_insert_failures_total", "Blocks ClickHouse refused or could not take.")
+        self.spool_damaged = Counter(
+            "footfall_spool_damaged_records_total", "Spool records skipped after a crash or damage (torn tails)."
+        )
+        self.quarantined = Counter(
+            "footfall_events_quarantined_total", "Acknowledged events ClickHouse refused, kept in spool/quarantine."
+        )
         self._gauges: list[Gauge] = []
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:

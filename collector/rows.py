@@ -76,6 +76,11 @@ class EventRow(msgspec.Struct, kw_only=True, gc=False):
     device: str = ""
     is_bot: bool = False
     retention_days: int = 400
+    page_key: str = ""
+    width_bucket: int = 0
+    x_frac: float = 0.0
+    visitor_key: str = ""
+    age_ms: int | None = None
 
 
 class CounterRow(msgspec.Struct, gc=False):

@@ -31,13 +31,15 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Batching(msgspec.Struct, frozen=True, kw_only=True):
-    """When the sink writes to ClickHouse: whichever threshold comes first."""
+    """How the spool groups rows into segments; each sealed segment becomes one INSERT."""
 
     max_rows: Positive = 20_000
     max_bytes: Positive = 16 << 20
-    max_delay_ms: Positive = 100  # at most one insert per this, under load
-    max_queue_bytes: Positive = 256 << 20  # waiting + being written; beyond it ingest answers 503
+    max_delay_ms: Positive = 1000  # a segment is sealed this long after its first row, at the latest
+    max_spool_bytes: Positive = 1 << 30  # on disk, waiting for ClickHouse; beyond it ingest answers 503
     retry_after_s: Positive = 2
+    dedup_window_ids: Positive = 200_000  # recently stored event ids kept to drop client retries
+    dedup_window_s: Positive = 600
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +47,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Annotated[int, Meta(ge=0, le=65535)] = 8000
     workers: Positive = 1
     data_dir: str = "footfall-data"
+    spool_dir: str | None = None  # default: <data_dir>/spool
     clickhouse_url: str | None = None
     database: Annotated[str, Meta(pattern=_IDENTIFIER)] = "footfall"
     cluster: Annotated[str, Meta(pattern=_IDENTIFIER)] | None = None
@@ -57,6 +60,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def embedded(self) -> bool:
         return self.clickhouse_url is None
+
+    @property
+    def spool_path(self) -> str:
+        return self.spool_dir or f"{self.data_dir}/spool"
 
     @property
     def base_url(self) -> str:

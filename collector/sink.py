@@ -1,236 +1,231 @@
-"""The sink: gathers accepted rows and bulk-inserts them into ClickHouse by rows, bytes or time.
+"""The writer: drains sealed spool segments into ClickHouse, one INSERT per segment per table.
 
-`submit` returns once the block is committed, so the 202 a client gets means the events are stored;
-if ClickHouse cannot take them the client gets a 503 and retries. Inserts happen one at a time, off
-the event loop; requests that arrive meanwhile share the next one (group commit). Everything waiting
-is written on shutdown.
-
-This is the seam the durable spool plugs into: a Sink whose `submit` returns after an fsync'd append
-to a local log, with a writer draining that log into the same Store.
+Each insert carries the segment's deduplication token, and a segment is deleted only after ClickHouse
+committed it, so a crash at any point replays at most the segment in hand and ClickHouse drops the
+replay. Events a client sent again (a retry after a lost response) are dropped here, within the window
+of recently stored ids, before they reach the table. ClickHouse down: segments wait on disk, the writer
+retries with backoff and /readyz says why.
 """
 
 import asyncio
 import contextlib
 import logging
+import random
 import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
-from collector.errors import Overloaded, QueryError, StoreError, StoreUnavailable
+from collector.errors import QueryError, StoreError, StoreUnavailable
 from collector.metrics import Metrics
+from collector.query import run
 from collector.rows import COUNTER_COLUMNS, EVENT_COLUMNS, CounterRow, encode
 from collector.settings import Batching
+from collector.spool import Damage, Record, Segment, read_segment, sealed_segments, write_segment
 from collector.store import Store
 
 log = logging.getLogger("footfall.sink")
 
 CounterKey = tuple[int, int, str, str]  # site_id, hour (epoch s), outcome, reason
-COUNTS_INTERVAL_S = 1.0  # ingest counters are written at most this often
+POLL_S = 0.25  # how often folders of other processes are looked at
+BACKOFF_S = (0.5, 30.0)  # first and longest pause between retries while ClickHouse is away
+
+
+class RecentIds:
+    """Ids of events stored lately: a client's retry of a batch already stored is dropped, not stored twice.
+
+    Bounded by count and by age. Beyond the window a duplicate can still reach the table, where the
+    ReplacingMergeTree collapses it on merge (docs/reliability.md)."""
+
+    def __init__(self, *, max_ids: int, max_age_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._max_ids = max_ids
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._order: deque[tuple[float, str]] = deque()
+        self._ids: set[str] = set()
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, ids: Iterable[str]) -> None:
+        now = self._clock()
+        for event_id in ids:
+            if event_id not in self._ids:
+                self._ids.add(event_id)
+                self._order.append((now, event_id))
+        oldest = now - self._max_age_s
+        while self._order and (len(self._order) > self._max_ids or self._order[0][0] < oldest):
+            self._ids.discard(self._order.popleft()[1])
 
 
 @dataclass
-class Block:
-    """Rows from one request, encoded once, plus what to add to the site's ingest counters."""
+class Batch:
+    """What one segment becomes: rows to insert and counters to add, after dropping repeats."""
 
     rows: bytes
     count: int
-    counters: Counter[CounterKey] = field(default_factory=Counter)
+    ids: list[str]
+    counters: Counter[CounterKey]
 
 
-class Sink(Protocol):
-    async def submit(self, block: Block) -> None: ...
-    def count(self, counters: Counter[CounterKey]) -> None: ...
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    def failing(self) -> str | None:
-        """Why the sink cannot write right now, or None."""
+def prepare(records: list[Record], recent: RecentIds) -> Batch:
+    parts: list[bytes] = []
+    ids: list[str] = []
+    counters: Counter[CounterKey] = Counter()
+    seen: set[str] = set()
+    for record in records:
+        for outcome, reason, n in record.counters:
+            counters[(record.site_id, record.hour, outcome, reason)] += n
+        repeats = [i for i in record.ids if i in recent or i in seen]
+        seen.update(record.ids)
+        if not repeats:
+            parts.append(record.rows)
+            ids.extend(record.ids)
+            continue
+        lines = record.rows.splitlines(keepends=True)
+        for event_id, line in zip(record.ids, lines, strict=True):
+            if event_id in repeats:
+                continue
+            parts.append(line)
+            ids.append(event_id)
+        counters[(record.site_id, record.hour, "accepted", "")] -= len(repeats)
+        counters[(record.site_id, record.hour, "dropped", "duplicate")] += len(repeats)
+    return Batch(rows=b"".join(parts), count=len(ids), ids=ids, counters=+counters)
 
 
-@dataclass
-class _Waiting:
-    blocks: list[Block] = field(default_factory=list)
-    futures: list[asyncio.Future[None]] = field(default_factory=list)
-    rows: int = 0
-    bytes: int = 0
-    since: float = 0.0
-
-
-class BufferedSink:
+class Writer:
     def __init__(
         self,
         store: Store,
-        batching: Batching,
+        folders: Callable[[], list[Path]],
         metrics: Metrics,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        recent: RecentIds,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self._store = store
-        self._batching = batching
+        self._folders = folders
         self._metrics = metrics
-        self._clock = clock
-        self._waiting = _Waiting()
-        self._in_flight_bytes = 0
-        self._counts: Counter[CounterKey] = Counter()  # committed or counted, not yet written
-        self._last_insert_at = float("-inf")
-        self._last_counts_at = float("-inf")
-        self._wake = asyncio.Event()
+        self._recent = recent
+        self._wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._last_error: str | None = None
-        metrics.gauge("footfall_sink_queue_rows", "Rows waiting for the next insert.", lambda: self._waiting.rows)
-        metrics.gauge("footfall_sink_queue_bytes", "Bytes waiting or being inserted.", lambda: self.queued_bytes)
-
-    @property
-    def queued_bytes(self) -> int:
-        return self._waiting.bytes + self._in_flight_bytes
+        self.damage = Damage()
+        metrics.gauge("footfall_spool_segments", "Sealed spool segments waiting for ClickHouse.", self.backlog)
 
     def failing(self) -> str | None:
         return self._last_error
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="footfall-sink")
+    def backlog(self) -> int:
+        return sum(len(sealed_segments(folder)) for folder in self._folders() if folder.is_dir())
 
-    async def stop(self) -> None:
-        """Write everything waiting, then end."""
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="footfall-writer")
+
+    async def stop(self, *, timeout_s: float = 30.0) -> None:
+        """Store what is sealed (within the timeout; what is left waits on disk for the next start)."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
-            await self._task
-
-    async def submit(self, block: Block) -> None:
-        if self._stopping:
-            raise Overloaded("the collector is shutting down", retry_after_s=self._batching.retry_after_s)
-        if self.queued_bytes + len(block.rows) > self._batching.max_queue_bytes:
-            raise Overloaded(
-                f"{self.queued_bytes:,} bytes are waiting for ClickHouse, the most this collector holds",
-                retry_after_s=self._batching.retry_after_s,
-            )
-        waiting = self._waiting
-        if not waiting.blocks:
-            waiting.since = self._clock()
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiting.blocks.append(block)
-        waiting.futures.append(future)
-        waiting.rows += block.count
-        waiting.bytes += len(block.rows)
-        self._wake.set()
-        # Shielded: a client that hangs up does not cancel the write the others share.
-        await asyncio.shield(future)
-
-    def count(self, counters: Counter[CounterKey]) -> None:
-        """Counts of a request that stored nothing (all rejected or dropped): written with the next counts."""
-        self._counts.update(counters)
-        self._wake.set()
-
-    def due_in(self, now: float) -> float | None:
-        """Seconds until the waiting rows must be written (0: now); None when nothing waits.
-
-        After a quiet spell rows go at once; under load inserts start at most once per max_delay_ms,
-        so ClickHouse sees few, large inserts while an idle collector answers in one insert's time."""
-        waiting = self._waiting
-        if not waiting.blocks:
-            return None
-        if self._stopping or waiting.rows >= self._batching.max_rows or waiting.bytes >= self._batching.max_bytes:
-            return 0.0
-        return max(0.0, self._last_insert_at + self._batching.max_delay_ms / 1000 - now)
-
-    def _counts_due_in(self, now: float) -> float | None:
-        if not self._counts:
-            return None
-        return 0.0 if self._stopping else max(0.0, self._last_counts_at + COUNTS_INTERVAL_S - now)
-
-    def poke(self) -> None:
-        """Make the writer look at the clock again (tests use it after moving a fake clock)."""
-        self._wake.set()
+            try:
+                await asyncio.wait_for(self._task, timeout=timeout_s)
+            except TimeoutError:
+                log.warning(
+                    "stopped with %d spool segments still on disk; they are stored at next start", self.backlog()
+                )
 
     async def _run(self) -> None:
+        pause = BACKOFF_S[0]
         while True:
             self._wake.clear()
-            now = self._clock()
-            rows_in, counts_in = self.due_in(now), self._counts_due_in(now)
-            if rows_in == 0:
-                await self._flush_rows()
-            elif counts_in == 0:
-                await self._flush_counts()
-            elif rows_in is None and counts_in is None and self._stopping:
-                return
-            else:
-                timeout = min((w for w in (rows_in, counts_in) if w is not None), default=None)
+            segments = [s for folder in self._folders() if folder.is_dir() for s in sealed_segments(folder)]
+            if not segments:
+                if self._stopping:
+                    return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-
-    async def _flush_rows(self) -> None:
-        taken, self._waiting = self._waiting, _Waiting()
-        self._in_flight_bytes = taken.bytes
-        self._last_insert_at = self._clock()
-        try:
-            await asyncio.to_thread(self._write, taken.blocks)
-        except StoreUnavailable as exc:
-            self._last_error = f"cannot write to ClickHouse: {exc}"
-            log.error("insert of %d rows failed: %s", taken.rows, exc)
-            _settle(taken.futures, Overloaded(self._last_error, retry_after_s=self._batching.retry_after_s))
-        except QueryError as exc:
-            # ClickHouse refused the data itself. Write each request's block on its own, so one
-            # bad block fails only the request that brought it.
-            log.error("insert of %d rows was refused, retrying request by request: %s", taken.rows, exc)
-            await asyncio.to_thread(self._write_one_by_one, taken.blocks, taken.futures)
-        except Exception as exc:
-            # A bug, not a ClickHouse answer: fail these requests, keep the writer alive.
-            log.exception("insert of %d rows failed unexpectedly", taken.rows)
-            _settle(taken.futures, exc)
-        else:
-            self._last_error = None
-            self._note_committed(taken.blocks)
-            _settle(taken.futures, None)
-        finally:
-            self._in_flight_bytes = 0
-
-    def _note_committed(self, blocks: list[Block]) -> None:
-        for block in blocks:
-            self._counts.update(block.counters)
-
-    def _write_one_by_one(self, blocks: list[Block], futures: list[asyncio.Future[None]]) -> None:
-        loop = futures[0].get_loop()
-        for block, future in zip(blocks, futures, strict=True):
+                    await asyncio.wait_for(self._wake.wait(), timeout=POLL_S)
+                continue
             try:
-                self._write([block])
-            except StoreError as exc:
-                loop.call_soon_threadsafe(_settle, [future], exc)
-            else:
-                loop.call_soon_threadsafe(self._note_committed, [block])
-                loop.call_soon_threadsafe(_settle, [future], None)
+                for segment in segments:
+                    await asyncio.to_thread(self.store_segment, segment)
+            except StoreUnavailable as exc:
+                self._last_error = f"cannot write to ClickHouse: {exc}"
+                log.error("%s; %d segments wait on disk, retrying in %.1fs", self._last_error, len(segments), pause)
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=pause * random.uniform(0.5, 1.0))  # noqa: S311
+                pause = min(pause * 2, BACKOFF_S[1])
+                continue
+            self._last_error = None
+            pause = BACKOFF_S[0]
 
-    def _write(self, blocks: list[Block]) -> None:
-        rows = sum(b.count for b in blocks)
-        started = time.perf_counter()
-        try:
-            self._store.insert("events", b"".join(b.rows for b in blocks), columns=EVENT_COLUMNS)
-        except StoreError:
-            self._metrics.insert_failures.inc()
-            raise
-        self._metrics.insert_seconds.observe(time.perf_counter() - started)
-        self._metrics.insert_rows.inc(by=rows)
+    def store_segment(self, segment: Segment) -> None:
+        """Insert one sealed segment, then delete it. Runs in a worker thread."""
+        records, damage = read_segment(segment)
+        if damage.records:
+            log.error("spool %s: skipped %d damaged records (%d bytes)", segment.path, damage.records, damage.bytes)
+            self.damage.records += damage.records
+            self.damage.bytes += damage.bytes
+            self._metrics.spool_damaged.inc(by=damage.records)
+        batch = prepare(records, self._recent)
+        settings = {"insert_deduplication_token": segment.token}
+        if batch.count:
+            started = time.perf_counter()
+            try:
+                self._store.insert("events", batch.rows, columns=EVENT_COLUMNS, settings=settings)
+            except QueryError as exc:
+                self._metrics.insert_failures.inc()
+                log.error("ClickHouse refused segment %s, storing it request by request: %s", segment.token, exc)
+                self._salvage(segment, records)
+                return
+            except StoreError:
+                self._metrics.insert_failures.inc()
+                raise
+            self._metrics.insert_seconds.observe(time.perf_counter() - started)
+            self._metrics.insert_rows.inc(by=batch.count)
+        self._add_counters(batch.counters, settings)
+        self._recent.add(batch.ids)
+        segment.path.unlink()
 
-    async def _flush_counts(self) -> None:
-        """Ingest counters, summed over many inserts: a one-row insert costs ClickHouse a new part too."""
-        counts, self._counts = self._counts, Counter()
-        self._last_counts_at = self._clock()
-        rows = [CounterRow(site, str(hour), outcome, reason, n) for (site, hour, outcome, reason), n in counts.items()]
-        try:
-            await asyncio.to_thread(self._store.insert, "ingest_counters", encode(rows), columns=COUNTER_COLUMNS)
-        except StoreError as exc:
-            self._counts.update(counts)  # kept for the next try: a few rows per site, hour and reason
-            self._metrics.insert_failures.inc()
-            log.error("ingest counters (%d rows) were not written, will retry: %s", len(rows), exc)
+    def _salvage(self, segment: Segment, records: list[Record]) -> None:
+        """Store a refused segment record by record; records ClickHouse refuses on their own are set
+        aside in <spool>/quarantine for a person to look at, and counted."""
+        refused: list[Record] = []
+        for index, record in enumerate(records):
+            part = prepare([record], self._recent)
+            settings = {"insert_deduplication_token": f"{segment.token}.{index}"}
+            try:
+                if part.count:
+                    self._store.insert("events", part.rows, columns=EVENT_COLUMNS, settings=settings)
+            except QueryError as exc:
+                refused.append(record)
+                log.error("ClickHouse refused %d rows of site %d: %s", len(record.ids), record.site_id, exc)
+                continue
+            self._add_counters(part.counters, settings)
+            self._recent.add(part.ids)
+        if refused:
+            target = segment.path.parent.parent / "quarantine" / f"{segment.token}.seg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_segment(target, refused)
+            self._metrics.quarantined.inc(by=sum(len(r.ids) for r in refused))
+            log.error("%d refused requests of segment %s are kept in %s", len(refused), segment.token, target)
+        segment.path.unlink()
+
+    def _add_counters(self, counters: Counter[CounterKey], settings: dict[str, str]) -> None:
+        if counters:
+            rows = [CounterRow(s, str(h), o, r, n) for (s, h, o, r), n in counters.items()]
+            self._store.insert("ingest_counters", encode(rows), columns=COUNTER_COLUMNS, settings=settings)
+        for (_, _, outcome, reason), n in counters.items():
+            if outcome == "dropped":
+                self._metrics.dropped.inc(reason, by=n)
 
 
-def _settle(futures: list[asyncio.Future[None]], outcome: BaseException | None) -> None:
-    for future in futures:
-        if future.done():
-            continue
-        if outcome is None:
-            future.set_result(None)
-        else:
-            future.set_exception(outcome)
+def warm_recent_ids(store: Store, recent: RecentIds, batching: Batching) -> None:
+    rows = run(store, "recent_ids", {"age_s": batching.dedup_window_s, "limit": batching.dedup_window_ids})
+    recent.add(row["id"] for row in reversed(rows))

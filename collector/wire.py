@@ -71,6 +71,9 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     doc_w: Pixels | None = None
     doc_h: Pixels | None = None
     properties: dict[str, Any] = {}
+    # How long the client held the event before sending the batch, by its monotonic clock: lets the
+    # collector place the event in time even when the client's wall clock jumped (docs/protocol.md).
+    age_ms: Annotated[int, Meta(ge=0, le=31 * 86_400_000)] | None = None
 
 
 class Pageview(Event, frozen=True, tag="pageview"):

@@ -26,7 +26,8 @@ def store(tmp_path: Path) -> Iterator[ChdbStore]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"))
+    # Segments sealed quickly, so tests see their events stored soon after the 202.
+    return Settings(data_dir=str(tmp_path / "data")).with_changes(max_delay_ms=20)
 
 
 @pytest.fixture

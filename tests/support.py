@@ -75,8 +75,13 @@ class Collector:
     def batch(self, *events: dict[str, Any], **fields: Any) -> dict[str, Any]:
         return {"key": self.site.write_key, "sent_at": iso(NOW), "events": list(events), **fields}
 
-    def stored(self, where: str = "1") -> list[dict[str, Any]]:
-        return self.store.query(f"SELECT * FROM footfall.events WHERE {where} ORDER BY client_ts, event_id")
+    def stored(self, where: str = "1", *, count: int | None = None) -> list[dict[str, Any]]:
+        """Rows in the events table; with `count`, once that many are there (the writer stores
+        a spooled segment shortly after the 202)."""
+        sql = f"SELECT * FROM footfall.events WHERE {where} ORDER BY client_ts, event_id"
+        if count is not None:
+            wait_until(lambda: len(self.store.query(sql)) >= count, what=f"{count} stored events")
+        return self.store.query(sql)
 
 
 def iso(moment: datetime) -> str:
@@ -93,14 +98,17 @@ def server_url() -> str | None:
     return os.environ.get("FOOTFALL_TEST_CLICKHOUSE_URL") or None
 
 
-def read_events(base_url: str, read_key: str, limit: int = 1000) -> dict[str, Any]:
-    """GET /api/v1/events as a site owner would."""
-    response = httpx.get(
-        f"{base_url}/api/v1/events",
-        params={"limit": limit},
-        headers={"Authorization": f"Bearer {read_key}"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    listed: dict[str, Any] = response.json()
+def read_events(base_url: str, read_key: str, *, expect: int = 0, limit: int = 1000) -> dict[str, Any]:
+    """GET /api/v1/events as a site owner would; waits until at least `expect` events are there."""
+    auth = {"Authorization": f"Bearer {read_key}"}
+    listed: dict[str, Any] = {}
+
+    def enough() -> bool:
+        nonlocal listed
+        response = httpx.get(f"{base_url}/api/v1/events", params={"limit": limit}, headers=auth, timeout=30)
+        assert response.status_code == 200, response.text
+        listed = response.json()
+        return int(listed["count"]) >= expect
+
+    wait_until(enough, what=f"{expect} events through the read API")
     return listed

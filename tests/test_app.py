@@ -59,7 +59,7 @@ def test_every_event_type_is_stored_and_read_back(collector: Collector) -> None:
     assert response.status_code == 202, response.text
     assert response.json() == {"accepted": len(ONE_OF_EACH), "rejected": []}
 
-    rows = {r["event_id"]: r for r in collector.stored()}
+    rows = {r["event_id"]: r for r in collector.stored(count=len(ONE_OF_EACH))}
     assert set(rows) == {e["id"] for e in ONE_OF_EACH}
     by_type = {r["type"]: r for r in rows.values()}
     assert by_type["pageview"]["path"] == "/p"
@@ -104,6 +104,7 @@ def test_every_event_type_is_stored_and_read_back(collector: Collector) -> None:
 def test_read_api_filters_by_type_limits_and_orders_newest_first(collector: Collector) -> None:
     events = [event("track", name=f"e{i}", ts=iso(NOW - timedelta(minutes=10 - i))) for i in range(5)]
     assert collector.post(collector.batch(*events, event("pageview", url="https://shop.example/"))).status_code == 202
+    collector.stored(count=6)
     auth = {"Authorization": f"Bearer {collector.site.read_key}"}
     listed = collector.http.get("/api/v1/events", params={"type": "track", "limit": 3}, headers=auth).json()
     assert [e["name"] for e in listed["events"]] == ["e4", "e3", "e2"]
@@ -116,7 +117,7 @@ def test_client_clock_skew_is_corrected_by_sent_at(collector: Collector) -> None
         event("track", name="late_clock", ts=iso(behind - timedelta(seconds=5))), sent_at=iso(behind)
     )
     assert collector.post(body).status_code == 202
-    (row,) = collector.stored()
+    (row,) = collector.stored(count=1)
     assert row["timestamp"] == iso(NOW - timedelta(seconds=5))
     assert row["client_ts"] == iso(behind - timedelta(seconds=5))
     assert row["sent_at"] == iso(behind)
@@ -133,7 +134,7 @@ def test_partial_batch_keeps_good_events_and_reports_bad_ones_by_index(collector
             {"index": 2, "error": "Object missing required field `name` - at `$.events[2]`", "reason": "invalid_event"},
         ],
     }
-    assert [r["event_id"] for r in collector.stored()] == [good["id"]]
+    assert [r["event_id"] for r in collector.stored(count=1)] == [good["id"]]
     expected = [
         {"outcome": "accepted", "reason": "", "n": 1},
         {"outcome": "rejected", "reason": "invalid_event", "n": 2},
@@ -162,7 +163,7 @@ def test_text_plain_gzip_and_query_key_as_sendbeacon_sends_them(collector: Colle
         headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
     )
     assert explicit.status_code == 202, explicit.text
-    assert len(collector.stored()) == 2
+    assert len(collector.stored(count=2)) == 2
 
 
 def test_cors_preflight_answers_from_the_sites_origins(collector: Collector) -> None:
@@ -187,13 +188,16 @@ def test_schema_health_and_metrics(collector: Collector) -> None:
     assert collector.http.get("/readyz").json() == {"ready": True}
     collector.post(collector.batch(event("track", name="m"), event("track")))
     collector.post(b"nope", headers={"Content-Type": "application/json"})
+    collector.stored(count=1)
+    wait_until(lambda: "footfall_insert_duration_seconds_count 1\n" in collector.http.get("/metrics").text)
     text = collector.http.get("/metrics").text
     assert "footfall_events_accepted_total 1\n" in text
     assert 'footfall_events_rejected_total{reason="invalid_event"} 1\n' in text
     assert 'footfall_batches_refused_total{error="invalid_json"} 1\n' in text
     assert 'footfall_http_requests_total{route="/v1/batch",status="202"} 1\n' in text
     assert "footfall_insert_duration_seconds_count 1\n" in text
-    assert "footfall_sink_queue_bytes 0\n" in text
+    assert "footfall_spool_segments 0\n" in text
+    assert "footfall_spool_bytes " in text
 
 
 def test_snippet_is_served_per_site_with_an_etag(collector: Collector) -> None:
@@ -425,7 +429,7 @@ def test_the_same_path_on_a_clickhouse_server(tmp_path: Path, settings: Settings
             body = {"key": keys.write_key, "sent_at": iso(NOW), "events": ONE_OF_EACH}
             response = httpx.post(f"{base}/v1/batch", json=body, timeout=30)
             assert response.status_code == 202, response.text
-            listed = read_events(base, keys.read_key)
+            listed = read_events(base, keys.read_key, expect=len(ONE_OF_EACH))
         store.close()
     assert {e["id"] for e in listed["events"]} == {e["id"] for e in ONE_OF_EACH}
     move = next(e for e in listed["events"] if e["type"] == "move")

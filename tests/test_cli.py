@@ -211,7 +211,7 @@ def test_several_workers_share_a_clickhouse_server(tmp_path: Path) -> None:
                     headers={"Connection": "close"},
                 )
                 assert response.status_code == 202, response.text
-        listed = read_events(served.url, read_key)
+        listed = read_events(served.url, read_key, expect=len(sent))
         assert {e["id"] for e in listed["events"]} == {e["id"] for e in sent}
     assert served.process.returncode == 0
 

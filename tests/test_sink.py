@@ -1,22 +1,23 @@
-"""The sink against the real engine; its clock is injected, so time-based flushing needs no sleeping."""
+"""The writer against the real engine: segments in, rows out, exactly once."""
 
 import asyncio
+import shutil
 import uuid
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-import pytest
 from support import wait_until
 
-from collector.errors import Overloaded, QueryError, StoreUnavailable
+from collector.errors import StoreUnavailable
 from collector.metrics import Metrics
 from collector.rows import EventRow, encode
 from collector.settings import Batching
-from collector.sink import Block, BufferedSink
-from collector.store import Params, Row, Store
+from collector.sink import RecentIds, Writer, warm_recent_ids
+from collector.spool import Record, Spool, sealed_segments, write_segment
+from collector.store import Params, Row
 from collector.store_chdb import ChdbStore
 
-HOUR = 1_795_341_600  # an hour boundary, epoch seconds
+HOUR = 1_795_341_600
 
 
 class Switchable:
@@ -53,201 +54,152 @@ class Switchable:
         self.store.close()
 
 
-def block(n: int = 1, site_id: int = 1) -> Block:
+def record(n: int = 1, *, ids: list[str] | None = None, site_id: int = 1) -> Record:
+    ids = ids or [str(uuid.uuid4()) for _ in range(n)]
     rows = [
         EventRow(
             site_id=site_id,
-            event_id=str(uuid.uuid4()),
+            event_id=i,
             type="track",
             name="t",
             timestamp="1795341599.000",
             client_ts="1795341599.000",
             received_at="1795341600.000",
         )
-        for _ in range(n)
+        for i in ids
     ]
-    return Block(rows=encode(rows), count=n, counters=Counter({(site_id, HOUR, "accepted", ""): n}))
+    return Record(site_id=site_id, hour=HOUR, rows=encode(rows), ids=ids, counters=[("accepted", "", len(ids))])
 
 
-def count(store: ChdbStore) -> int:
+def spool_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "spool" / "0"
+    Spool(folder, segment_rows=10, segment_bytes=1 << 20, segment_age_s=1, max_bytes=1 << 30, retry_after_s=1).open()
+    return folder
+
+
+def segment_file(folder: Path, seq: int, records: list[Record]) -> Path:
+    path = folder / f"{seq:020d}.seg"
+    write_segment(path, records)
+    return path
+
+
+def writer(store: object, folder: Path, recent: RecentIds | None = None) -> tuple[Writer, Metrics]:
+    metrics = Metrics()
+    window = recent or RecentIds(max_ids=1000, max_age_s=600)
+    return Writer(store, lambda: [folder], metrics, recent=window), metrics  # type: ignore[arg-type]
+
+
+def events(store: ChdbStore) -> int:
     return int(store.query("SELECT count() AS n FROM footfall.events")[0]["n"])
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+def counters(store: ChdbStore) -> dict[tuple[str, str], int]:
+    rows = store.query("SELECT outcome, reason, sum(events) AS n FROM footfall.ingest_counters GROUP BY ALL")
+    return {(r["outcome"], r["reason"]): r["n"] for r in rows}
 
 
-async def settle() -> None:
-    """Let every ready task run (the sink's thread hop included) without waiting on wall time."""
-    for _ in range(50):
-        await asyncio.sleep(0)
+def test_a_segment_is_stored_with_its_counters_then_deleted(store: ChdbStore, tmp_path: Path) -> None:
+    folder = spool_folder(tmp_path)
+    path = segment_file(folder, 1, [record(2), record(3)])
+    write, metrics = writer(store, folder)
+    (segment,) = sealed_segments(folder)
+    write.store_segment(segment)
+    assert not path.exists()
+    assert events(store) == 5
+    assert counters(store) == {("accepted", ""): 5}
+    assert metrics.insert_rows.value() == 5
 
 
-def make(store: Store, clock: FakeClock, **batching: int) -> tuple[BufferedSink, Metrics]:
-    metrics = Metrics()
-    config = Batching(**{"max_delay_ms": 3_600_000, **batching})
-    return BufferedSink(store, config, metrics, clock=clock), metrics
+def test_a_segment_replayed_after_a_crash_is_stored_once(store: ChdbStore, tmp_path: Path) -> None:
+    folder = spool_folder(tmp_path)
+    path = segment_file(folder, 1, [record(4)])
+    saved = tmp_path / "copy"
+    shutil.copy(path, saved)
+    write, _ = writer(store, folder)
+    write.store_segment(sealed_segments(folder)[0])
+    # The process died after the insert, before the delete: the same file is there at the next start,
+    # and this writer (a new process) has an empty window of recent ids.
+    shutil.copy(saved, path)
+    fresh, _ = writer(store, folder)
+    fresh.store_segment(sealed_segments(folder)[0])
+    assert events(store) == 4
+    assert counters(store) == {("accepted", ""): 4}
 
 
-def test_flushes_when_enough_rows_wait(store: ChdbStore) -> None:
+def test_a_client_retry_in_a_later_segment_is_dropped_and_counted(store: ChdbStore, tmp_path: Path) -> None:
+    folder = spool_folder(tmp_path)
+    first = record(3)
+    retry = record(ids=[*first.ids, str(uuid.uuid4())])  # the same three again, and one new event
+    segment_file(folder, 1, [first])
+    segment_file(folder, 2, [retry, record(ids=[first.ids[0]])])  # and a second copy inside one segment
+    write, metrics = writer(store, folder)
+    for segment in sealed_segments(folder):
+        write.store_segment(segment)
+    assert events(store) == 4
+    assert store.query("SELECT uniqExact(event_id) AS n FROM footfall.events")[0]["n"] == 4
+    assert counters(store) == {("accepted", ""): 4, ("dropped", "duplicate"): 4}
+    assert metrics.dropped.value("duplicate") == 4
+
+
+def test_the_window_is_warmed_from_the_store(store: ChdbStore, tmp_path: Path) -> None:
+    folder = spool_folder(tmp_path)
+    first = record(2)
+    segment_file(folder, 1, [first])
+    write, _ = writer(store, folder)
+    write.store_segment(sealed_segments(folder)[0])
+    # received_at of those rows is 2026-11-22 10:00; the window reaches back from the engine's now().
+    store.execute("ALTER TABLE footfall.events UPDATE received_at = now64(3) WHERE 1 SETTINGS mutations_sync = 1")
+    recent = RecentIds(max_ids=10, max_age_s=600)
+    warm_recent_ids(store, recent, Batching(dedup_window_s=600, dedup_window_ids=10))
+    assert set(first.ids) <= {i for i in first.ids if i in recent}
+    assert len(recent) == 2
+
+
+def test_the_window_forgets_by_count_and_by_age() -> None:
+    now = [0.0]
+    recent = RecentIds(max_ids=3, max_age_s=10, clock=lambda: now[0])
+    recent.add(["a", "b", "c", "d"])
+    assert "a" not in recent
+    assert {"b", "c", "d"} == {i for i in "abcd" if i in recent}
+    now[0] = 11.0
+    recent.add(["e"])
+    assert len(recent) == 1
+
+
+def test_clickhouse_down_segments_wait_then_all_are_stored(store: ChdbStore, tmp_path: Path) -> None:
+    switch = Switchable(store)
+    folder = spool_folder(tmp_path)
+    segment_file(folder, 1, [record(2)])
+
     async def scenario() -> None:
-        sink, metrics = make(store, FakeClock(), max_rows=3)
-        await sink.start()
-        await asyncio.wait_for(asyncio.gather(*(sink.submit(block()) for _ in range(3))), timeout=30)
-        assert count(store) == 3
-        assert metrics.insert_seconds.count == 1  # one INSERT for three requests
-        await sink.stop()
-
-    asyncio.run(scenario())
-
-
-def test_flushes_when_enough_bytes_wait(store: ChdbStore) -> None:
-    async def scenario() -> None:
-        one = block()
-        sink, _ = make(store, FakeClock(), max_bytes=len(one.rows) * 2)
-        await sink.start()
-        await asyncio.wait_for(asyncio.gather(sink.submit(one), sink.submit(block())), timeout=30)
-        assert count(store) == 2
-        await sink.stop()
-
-    asyncio.run(scenario())
-
-
-def test_an_idle_sink_writes_at_once_a_busy_one_once_per_delay(store: ChdbStore) -> None:
-    async def scenario() -> None:
-        clock = FakeClock()
-        sink, metrics = make(store, clock, max_delay_ms=200)
-        await sink.start()
-        await asyncio.wait_for(sink.submit(block()), timeout=30)  # idle: no waiting for the timer
-        assert count(store) == 1
-        pending = asyncio.create_task(sink.submit(block()))
-        await settle()
-        assert not pending.done()  # an insert started less than 200 ms ago (by the fake clock)
-        assert sink.due_in(clock.now) == pytest.approx(0.2)
-        clock.now += 0.2
-        sink.poke()
-        await asyncio.wait_for(pending, timeout=30)
-        assert count(store) == 2
-        assert metrics.insert_seconds.count == 2
-        await sink.stop()
-
-    asyncio.run(scenario())
-
-
-def test_stop_writes_what_waits(store: ChdbStore) -> None:
-    async def scenario() -> None:
-        clock = FakeClock()
-        sink, _ = make(store, clock)
-        await sink.start()
-        await asyncio.wait_for(sink.submit(block()), timeout=30)
-        pending = asyncio.create_task(sink.submit(block(5)))
-        await settle()
-        assert not pending.done()
-        await asyncio.wait_for(sink.stop(), timeout=30)
-        await pending
-        assert count(store) == 6
-        with pytest.raises(Overloaded, match="shutting down"):
-            await sink.submit(block())
-
-    asyncio.run(scenario())
-
-
-def test_a_full_queue_answers_overloaded_at_once(store: ChdbStore) -> None:
-    async def scenario() -> None:
-        first = block(10)
-        sink, _ = make(store, FakeClock(), max_queue_bytes=len(first.rows) + 10)
-        await sink.start()
-        await asyncio.wait_for(sink.submit(block()), timeout=30)  # starts the delay
-        waiting = asyncio.create_task(sink.submit(first))
-        await settle()
-        with pytest.raises(Overloaded) as refused:
-            await sink.submit(block(10))
-        assert refused.value.retry_after_s == Batching().retry_after_s
-        await sink.stop()
-        await waiting
-
-    asyncio.run(scenario())
-
-
-def test_clickhouse_down_fails_the_waiting_requests_then_recovers(store: ChdbStore) -> None:
-    async def scenario() -> None:
-        switch = Switchable(store)
-        sink, metrics = make(switch, FakeClock(), max_rows=1)
-        await sink.start()
+        write, metrics = writer(switch, folder)
         switch.down = True
-        with pytest.raises(Overloaded, match="cannot write to ClickHouse"):
-            await asyncio.wait_for(sink.submit(block()), timeout=30)
-        assert sink.failing() is not None
-        assert metrics.insert_failures.value() == 1
+        await write.start()
+        await asyncio.to_thread(wait_until, lambda: write.failing() is not None, what="the writer to notice")
+        assert "cannot write to ClickHouse" in (write.failing() or "")
+        assert len(sealed_segments(folder)) == 1
+        segment_file(folder, 2, [record(3)])
         switch.down = False
-        await asyncio.wait_for(sink.submit(block()), timeout=30)
-        assert sink.failing() is None
-        assert count(store) == 1
-        await sink.stop()
+        await asyncio.to_thread(wait_until, lambda: not sealed_segments(folder), what="the backlog to drain")
+        assert write.failing() is None
+        assert metrics.insert_failures.value() >= 1
+        await write.stop()
 
     asyncio.run(scenario())
+    assert events(store) == 5
 
 
-def test_a_block_clickhouse_refuses_fails_only_its_own_request(store: ChdbStore) -> None:
-    async def scenario() -> None:
-        sink, _ = make(store, FakeClock(), max_rows=3)
-        await sink.start()
-        poison = Block(rows=b'{"site_id": "not a number"}\n', count=1)
-        results = await asyncio.wait_for(
-            asyncio.gather(sink.submit(block()), sink.submit(poison), sink.submit(block()), return_exceptions=True),
-            timeout=30,
-        )
-        assert results[0] is None
-        assert results[2] is None
-        assert isinstance(results[1], QueryError)
-        assert count(store) == 2
-        await sink.stop()
-
-    asyncio.run(scenario())
-
-
-def test_counters_are_summed_and_written_at_most_once_a_second(store: ChdbStore) -> None:
-    def counted() -> int:
-        return int(store.query("SELECT sum(events) AS n FROM footfall.ingest_counters")[0]["n"])
-
-    async def until(predicate: Callable[[], bool]) -> None:
-        await asyncio.to_thread(wait_until, predicate, what="ingest counters")
-
-    async def scenario() -> None:
-        clock = FakeClock()
-        sink, _ = make(store, clock, max_rows=1)
-        await sink.start()
-        await asyncio.wait_for(sink.submit(block(2)), timeout=30)
-        await until(lambda: counted() == 2)  # the first counts go at once
-        await asyncio.wait_for(sink.submit(block(3)), timeout=30)
-        await settle()
-        assert counted() == 2  # the next ones wait for the fake clock's second to pass
-        clock.now += 1.0
-        sink.poke()
-        await until(lambda: counted() == 5)
-        await sink.stop()
-
-    asyncio.run(scenario())
-
-
-def test_counters_are_written_with_the_rows_and_on_their_own(store: ChdbStore) -> None:
-    async def scenario() -> None:
-        sink, _ = make(store, FakeClock(), max_rows=1)
-        await sink.start()
-        sink.count(Counter({(1, HOUR, "rejected", "invalid_event"): 2}))
-        await asyncio.wait_for(sink.submit(block(3)), timeout=30)
-        await sink.stop()
-
-    asyncio.run(scenario())
-    rows = store.query(
-        "SELECT outcome, reason, sum(events) AS n, toUnixTimestamp(hour) AS h FROM footfall.ingest_counters "
-        "GROUP BY outcome, reason, hour ORDER BY outcome"
+def test_rows_clickhouse_refuses_are_set_aside_and_the_rest_stored(store: ChdbStore, tmp_path: Path) -> None:
+    folder = spool_folder(tmp_path)
+    poison = Record(
+        site_id=1, hour=HOUR, rows=b'{"site_id": "not a number"}\n', ids=["x"], counters=[("accepted", "", 1)]
     )
-    assert rows == [
-        {"outcome": "accepted", "reason": "", "n": 3, "h": HOUR},
-        {"outcome": "rejected", "reason": "invalid_event", "n": 2, "h": HOUR},
-    ]
+    segment_file(folder, 1, [record(2), poison, record(1)])
+    write, metrics = writer(store, folder)
+    write.store_segment(sealed_segments(folder)[0])
+    assert events(store) == 3
+    assert sealed_segments(folder) == []
+    (kept,) = (folder.parent / "quarantine").glob("*.seg")
+    assert kept.name.endswith("-1.seg")
+    assert metrics.quarantined.value() == 1
+    assert counters(store) == {("accepted", ""): 3}

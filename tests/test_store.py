@@ -234,7 +234,7 @@ def test_migrate_applies_cleanly_and_is_idempotent(store: Store) -> None:
     tables = store.query(
         "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name", {"db": store.database}
     )
-    assert [t["name"] for t in tables] == ["events", "ingest_counters", "schema_migrations", "sites"]
+    assert {"events", "ingest_counters", "schema_migrations", "sites"} <= {t["name"] for t in tables}
 
 
 def test_an_unreachable_server_is_unavailable() -> None:
