@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector import admin, ingest, migrate, query, snippet, wire
 from collector.errors import ApiError, Overloaded, StoreError
+from collector.faults import crash_point
 from collector.metrics import Metrics
 from collector.rows import encode
 from collector.settings import Settings
@@ -75,6 +76,7 @@ async def batch(request: Request) -> Response:
         counters=_counters(checked),
     )
     # 202 only once the rows are on disk; with nothing to store the counts need not wait.
+    crash_point("ingest.before_append")
     await state.spool.append(record, durable=bool(checked.rows))
     state.metrics.accepted.inc(by=len(checked.rows))
     answer = wire.Accepted(accepted=len(checked.rows), rejected=checked.rejected)

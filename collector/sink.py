@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collector.errors import QueryError, StoreError, StoreUnavailable
+from collector.faults import crash_point
 from collector.metrics import Metrics
 from collector.query import run
 from collector.rows import COUNTER_COLUMNS, EVENT_COLUMNS, CounterRow, encode
@@ -114,6 +115,7 @@ class Writer:
         self._wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._last_error: str | None = None
         self.damage = Damage()
         metrics.gauge("footfall_spool_segments", "Sealed spool segments waiting for ClickHouse.", self.backlog)
@@ -130,6 +132,7 @@ class Writer:
     async def stop(self, *, timeout_s: float = 30.0) -> None:
         """Store what is sealed (within the timeout; what is left waits on disk for the next start)."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._task is not None:
             try:
@@ -158,9 +161,18 @@ class Writer:
                 log.error("%s; %d segments wait on disk, retrying in %.1fs", self._last_error, len(segments), pause)
                 if self._stopping:
                     return
+                # New segments do not cut the pause short: only a stop does.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=pause * random.uniform(0.5, 1.0))  # noqa: S311
+                    await asyncio.wait_for(self._stopped.wait(), timeout=pause * random.uniform(0.5, 1.0))  # noqa: S311
                 pause = min(pause * 2, BACKOFF_S[1])
+                continue
+            except Exception as exc:  # a bug: say so, keep the segments, keep the writer alive
+                self._last_error = f"the writer failed: {exc}"
+                log.exception("the writer failed; %d segments wait on disk", len(segments))
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), timeout=BACKOFF_S[1])
                 continue
             self._last_error = None
             pause = BACKOFF_S[0]
@@ -175,22 +187,27 @@ class Writer:
             self._metrics.spool_damaged.inc(by=damage.records)
         batch = prepare(records, self._recent)
         settings = {"insert_deduplication_token": segment.token}
-        if batch.count:
-            started = time.perf_counter()
-            try:
+        # Counters first: if the process dies between the two inserts, the replay finds the counters
+        # already there (same token) and the events not, so both end up stored exactly once.
+        try:
+            self._add_counters(batch.counters, settings)
+            crash_point("writer.between_inserts")
+            if batch.count:
+                started = time.perf_counter()
+                crash_point("writer.during_insert", after_s=0.005)
                 self._store.insert("events", batch.rows, columns=EVENT_COLUMNS, settings=settings)
-            except QueryError as exc:
-                self._metrics.insert_failures.inc()
-                log.error("ClickHouse refused segment %s, storing it request by request: %s", segment.token, exc)
-                self._salvage(segment, records)
-                return
-            except StoreError:
-                self._metrics.insert_failures.inc()
-                raise
-            self._metrics.insert_seconds.observe(time.perf_counter() - started)
-            self._metrics.insert_rows.inc(by=batch.count)
-        self._add_counters(batch.counters, settings)
+                self._metrics.insert_seconds.observe(time.perf_counter() - started)
+                self._metrics.insert_rows.inc(by=batch.count)
+        except QueryError as exc:
+            self._metrics.insert_failures.inc()
+            log.error("ClickHouse refused segment %s, storing it request by request: %s", segment.token, exc)
+            self._salvage(segment, records)
+            return
+        except StoreError:
+            self._metrics.insert_failures.inc()
+            raise
         self._recent.add(batch.ids)
+        crash_point("writer.before_delete")
         segment.path.unlink()
 
     def _salvage(self, segment: Segment, records: list[Record]) -> None:
@@ -207,9 +224,12 @@ class Writer:
                 refused.append(record)
                 log.error("ClickHouse refused %d rows of site %d: %s", len(record.ids), record.site_id, exc)
                 continue
-            self._add_counters(part.counters, settings)
             self._recent.add(part.ids)
         if refused:
+            refusals: Counter[CounterKey] = Counter()
+            for record in refused:
+                refusals[(record.site_id, record.hour, "dropped", "refused_by_store")] += len(record.ids)
+            self._add_counters(refusals, {"insert_deduplication_token": f"{segment.token}.refused"})
             target = segment.path.parent.parent / "quarantine" / f"{segment.token}.seg"
             target.parent.mkdir(parents=True, exist_ok=True)
             write_segment(target, refused)

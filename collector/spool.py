@@ -27,6 +27,7 @@ from typing import Final
 import msgspec
 
 from collector.errors import ConfigError, Overloaded
+from collector.faults import crash_point
 
 log = logging.getLogger("footfall.spool")
 
@@ -389,6 +390,7 @@ async def _sync(fd: int, waiters: list[asyncio.Future[None]]) -> None:
         return
     try:
         await asyncio.to_thread(os.fdatasync, fd)
+        crash_point("spool.after_sync")
     except OSError as exc:
         error = Overloaded(f"the spool cannot sync to disk: {exc.strerror}", retry_after_s=5)
         for waiter in waiters:

@@ -5,7 +5,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +14,9 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from collector.store import Store
+from collector.errors import StoreUnavailable
+from collector.store import Params, Row, Store
+from collector.store_chdb import ChdbStore
 
 # A fixed "now" for tests that pin the clock: 2026-11-22T10:00:00Z.
 NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
@@ -112,3 +114,37 @@ def read_events(base_url: str, read_key: str, *, expect: int = 0, limit: int = 1
 
     wait_until(enough, what=f"{expect} events through the read API")
     return listed
+
+
+class Switchable:
+    """The real store behind a switch that makes it unreachable, as a dead ClickHouse would be."""
+
+    def __init__(self, store: ChdbStore) -> None:
+        self.store = store
+        self.database = store.database
+        self.url = store.url
+        self.down = False
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        self.store.execute(sql, params)
+
+    def insert(
+        self,
+        table: str,
+        data: bytes,
+        *,
+        columns: Sequence[str] | None = None,
+        settings: Mapping[str, str | int] | None = None,
+    ) -> None:
+        if self.down:
+            raise StoreUnavailable("connection refused")
+        self.store.insert(table, data, columns=columns, settings=settings)
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        return self.store.query(sql, params)
+
+    def ping(self) -> None:
+        self.store.ping()
+
+    def close(self) -> None:
+        self.store.close()

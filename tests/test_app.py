@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from clickhouse_http import clickhouse_http
-from support import NOW, NOW_MS, Collector, event, iso, read_events, serve, wait_until
+from support import NOW, NOW_MS, Collector, Switchable, event, iso, read_events, serve, wait_until
 
 from collector import wire
 from collector.app import create_app
@@ -434,3 +434,37 @@ def test_the_same_path_on_a_clickhouse_server(tmp_path: Path, settings: Settings
     assert {e["id"] for e in listed["events"]} == {e["id"] for e in ONE_OF_EACH}
     move = next(e for e in listed["events"] if e["type"] == "move")
     assert move["points"] == [[100, 200, 3], [110, 210, 1]]
+
+
+def test_clickhouse_down_acks_until_the_spool_is_full_then_503_and_all_stored_after(
+    store: ChdbStore, settings: Settings
+) -> None:
+    switch = Switchable(store)
+    keys = Sites(store).add("shop", [])
+    small = settings.with_changes(max_spool_bytes=60_000, retry_after_s=7)
+    with serve(create_app(small, store=switch, now_ms=lambda: NOW_MS)) as url, httpx.Client(timeout=30) as http:
+        switch.down = True
+        acked: list[list[dict[str, Any]]] = []
+        refused = None
+        for _ in range(200):
+            batch = [event("track", name="n", properties={"pad": "x" * 200}) for _ in range(10)]
+            response = http.post(f"{url}/v1/batch", json={"key": keys.write_key, "events": batch})
+            if response.status_code != 202:
+                refused = response
+                break
+            acked.append(batch)
+        assert refused is not None, "the spool never filled"
+        assert len(acked) >= 5
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "7"
+        assert refused.json()["error"] == "overloaded"
+        # The writer notices on its next attempt; readiness follows.
+        wait_until(lambda: http.get(f"{url}/readyz").status_code == 503, what="/readyz to say not ready")
+        assert "cannot write to ClickHouse" in http.get(f"{url}/readyz").json()["reason"]
+        switch.down = False
+        wanted = {e["id"] for batch in acked for e in batch}
+        wait_until(
+            lambda: {r["id"] for r in store.query("SELECT toString(event_id) AS id FROM footfall.events")} == wanted,
+            what="every acknowledged event after recovery",
+        )
+        wait_until(lambda: http.get(f"{url}/readyz").status_code == 200, what="ready again")

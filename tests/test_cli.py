@@ -1,85 +1,14 @@
 """The `footfall` command, run as a user runs it: in its own processes."""
 
 import json
-import os
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from clickhouse_http import clickhouse_http
+from processes import run, serving
 from support import event, read_events, wait_until
-
-FOOTFALL = [sys.executable, "-m", "collector"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}
-
-
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*FOOTFALL, *args], check=False, capture_output=True, text=True, timeout=timeout, env={**ENV, **(env or {})}
-    )
-
-
-class Served:
-    def __init__(self, process: subprocess.Popen[str], lines: "queue.Queue[str | None]") -> None:
-        self.process = process
-        self.lines = lines
-        self.output: list[str] = []
-        self.url = ""
-
-    def read_until(self, pattern: str, timeout: float = 60) -> re.Match[str]:
-        regex = re.compile(pattern)
-        while True:
-            line = self.lines.get(timeout=timeout)
-            if line is None:
-                raise AssertionError("footfall serve exited early:\n" + "".join(self.output))
-            self.output.append(line)
-            match = regex.search(line)
-            if match:
-                return match
-
-
-@contextmanager
-def serving(data: Path, *extra: str) -> Iterator[Served]:
-    process = subprocess.Popen(
-        [*FOOTFALL, "serve", "--data", str(data), "--port", "0", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=ENV,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    pumping = threading.Thread(target=pump, daemon=True)
-    pumping.start()
-    served = Served(process, lines)
-    try:
-        served.url = served.read_until(r"collecting at (http://\S+)").group(1)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        pumping.join(timeout=10)
-        assert process.stdout is not None
-        process.stdout.close()
 
 
 def test_serve_starts_on_an_empty_folder_keeps_data_across_restarts(tmp_path: Path) -> None:
