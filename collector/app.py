@@ -227,6 +227,15 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "footfall hit a bug; it is logged on the server")
 
 
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiError: on_api_error,
+    Overloaded: on_overloaded,
+    StoreError: on_store_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}
+
+
 class CountRequests:
     """Counts responses by route template and status for /metrics."""
 
@@ -258,8 +267,13 @@ def create_app(
     store: Store | None = None,
     now_ms: Callable[[], int] | None = None,
     admin_token: str | None = None,
+    sites_snapshot: Path | None = None,
+    around: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
-    """The collector as an ASGI app. Pass an open `store` to share one (the CLI and tests do)."""
+    """The collector as an ASGI app. Pass an open `store` to share one (the CLI and tests do).
+
+    `sites_snapshot`: where to publish the sites for HTTP worker processes; `around`: entered once the
+    app is serving and left first at shutdown (the CLI starts and stops those workers with it)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -268,10 +282,12 @@ def create_app(
         state.store = store if store is not None else await asyncio.to_thread(open_store, settings)
         try:
             await asyncio.to_thread(migrate.migrate, state.store, cluster=settings.cluster)
-            state.sites = Sites(state.store, miss_reload_interval_s=settings.sites_miss_reload_s)
+            state.sites = Sites(
+                state.store, snapshot=sites_snapshot, miss_reload_interval_s=settings.sites_miss_reload_s
+            )
             await asyncio.to_thread(state.sites.load)
-            async with _pipeline(state, settings):
-                refresher = asyncio.create_task(_refresh_sites(state.sites, settings.sites_refresh_s))
+            async with _pipeline(state, settings), (around or contextlib.nullcontext)():
+                refresher = asyncio.create_task(refresh_sites(state.sites, settings.sites_refresh_s))
                 try:
                     yield
                 finally:
@@ -291,17 +307,7 @@ def create_app(
         Route("/metrics", metrics, methods=["GET"]),
         *admin.routes(),
     ]
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={
-            ApiError: on_api_error,
-            Overloaded: on_overloaded,
-            StoreError: on_store_error,
-            HTTPException: on_http_error,
-            Exception: on_unexpected,
-        },
-    )
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.schema = wire.json_schema()
@@ -312,11 +318,10 @@ def create_app(
 
 
 @contextlib.asynccontextmanager
-async def _pipeline(state: Any, settings: Settings) -> AsyncIterator[None]:
-    """This process's spool folder and the writer that drains every folder into ClickHouse."""
+async def spooling(state: Any, settings: Settings) -> AsyncIterator[Spool]:
+    """This process's own spool folder, open for appends while the app serves."""
     batching = settings.batching
-    parent = Path(settings.spool_path)
-    folder, lock_fd = await asyncio.to_thread(claim_folder, parent)
+    folder, lock_fd = await asyncio.to_thread(claim_folder, Path(settings.spool_path))
     spool = Spool(
         folder,
         segment_rows=batching.max_rows,
@@ -328,21 +333,36 @@ async def _pipeline(state: Any, settings: Settings) -> AsyncIterator[None]:
     damage = await asyncio.to_thread(spool.open)
     state.metrics.spool_damaged.inc(by=damage.records)
     state.metrics.gauge("footfall_spool_bytes", "Bytes in this process's spool folder.", lambda: spool.bytes_on_disk)
-    recent = RecentIds(max_ids=batching.dedup_window_ids, max_age_s=batching.dedup_window_s)
-    await asyncio.to_thread(warm_recent_ids, state.store, recent, batching)
-    writer = Writer(state.store, lambda: spool_folders(parent), state.metrics, recent=recent, wake=spool.sealed_event)
-    state.spool, state.writer = spool, writer
+    state.spool = spool
     await spool.start()
-    await writer.start()
     try:
-        yield
+        yield spool
     finally:
         await spool.close()
-        await writer.stop()
         os.close(lock_fd)
 
 
-async def _refresh_sites(sites: Sites, every_s: float) -> None:
+@contextlib.asynccontextmanager
+async def _pipeline(state: Any, settings: Settings) -> AsyncIterator[None]:
+    """The spool, and the writer that drains every process's spool folder into ClickHouse."""
+    batching = settings.batching
+    async with spooling(state, settings) as spool:
+        recent = RecentIds(max_ids=batching.dedup_window_ids, max_age_s=batching.dedup_window_s)
+        await asyncio.to_thread(warm_recent_ids, state.store, recent, batching)
+        parent = Path(settings.spool_path)
+        writer = Writer(
+            state.store, lambda: spool_folders(parent), state.metrics, recent=recent, wake=spool.sealed_event
+        )
+        state.writer = writer
+        await writer.start()
+        try:
+            yield
+        finally:
+            await spool.close()  # seal before the writer's last round, so it stores everything
+            await writer.stop()
+
+
+async def refresh_sites(sites: Sites, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:

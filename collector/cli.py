@@ -24,6 +24,7 @@ from collector.settings import Settings, env_name, from_env
 from collector.sites import DEFAULT_ORIGINS, Sites
 from collector.store import Store, open_store
 from collector.store_chdb import ChdbStore
+from collector.workers import main_app_extras
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,23 +49,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from collector.app import create_app
 
-    if settings.workers > 1 and settings.embedded:
-        raise ConfigError(
-            "the embedded engine is served by one worker process; for --workers > 1 use a ClickHouse "
-            "server (--clickhouse-url)"
-        )
-    sock = _bind(settings.host, settings.port)
+    edges = settings.workers > 1 and settings.embedded
+    sock = _bind(settings.host, settings.port, shared=edges)
     port = sock.getsockname()[1]
     settings = settings.with_changes(port=port)
     _setup_logging()
     store = open_store(settings)
+    internal: socket.socket | None = None
     try:
         ran = migrate.migrate(store, cluster=settings.cluster)
         if ran:
             print(f"footfall: schema migrated ({', '.join(f'{m.version:04d}_{m.name}' for m in ran)})")
         _greet(Sites(store), settings)
         print(f"footfall {__version__}: collecting at {settings.base_url} into {store.url}", flush=True)
-        if settings.workers > 1:
+        if settings.workers > 1 and not settings.embedded:
+            # Every worker talks to the ClickHouse server on its own: plain uvicorn workers will do.
             store.close()
             sock.close()
             os.environ.update(_env_for_workers(settings))
@@ -79,14 +78,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 0
         token = store.datadir.announce_server(settings.base_url) if isinstance(store, ChdbStore) else None
-        app = create_app(settings, store=store, admin_token=token)
+        extras: dict[str, Any] = {}
+        sockets = [sock]
+        if edges:
+            # One process owns the embedded engine; the others take ingest beside it (collector.workers).
+            internal = _bind("127.0.0.1", 0)
+            extras = main_app_extras(settings, port=port, internal=internal)
+            sockets.append(internal)
+        app = create_app(settings, store=store, admin_token=token, **extras)
         config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again; by then everything
         # is written, so let that end `serve` normally (exit 0) and close the store below.
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=sockets)
     finally:
         sock.close()
+        if internal is not None:
+            internal.close()
         store.close()
     return 0
 
@@ -273,10 +281,13 @@ def _print_keys(keys: dict[str, Any], settings: Settings, as_json: bool, *, verb
     print(f"  snippet:   {snippet.tag(settings.base_url, keys['write_key'])}")
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, shared: bool = False) -> socket.socket:
+    """Listen on host:port, or explain why not. `shared`: edge processes will bind the same port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:

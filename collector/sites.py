@@ -7,12 +7,14 @@ process starts working within a second.
 
 import functools
 import hashlib
+import os
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
@@ -40,6 +42,9 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
 
     def allows_origin(self, origin: str) -> bool:
         return _origin_matcher(self.allowed_origins)(origin.lower())
+
+
+_snapshot_decoder = msgspec.json.Decoder(list[Site])
 
 
 class NewKeys(msgspec.Struct, frozen=True):
@@ -83,14 +88,19 @@ def _origin_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 class Sites:
+    """Sites from the store; or, in an HTTP worker process that has no store, from the snapshot file the
+    main process writes at every load (`snapshot`)."""
+
     def __init__(
         self,
-        store: Store,
+        store: Store | None,
         *,
+        snapshot: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         miss_reload_interval_s: float = 1.0,
     ) -> None:
         self._store = store
+        self._snapshot = snapshot
         self._clock = clock
         self._miss_interval = miss_reload_interval_s
         self._lock = threading.Lock()
@@ -98,6 +108,7 @@ class Sites:
         self._by_read: dict[str, Site] = {}
         self._by_name: dict[str, Site] = {}
         self._loaded_at = float("-inf")
+        self._loaded_mtime_ns = -1
 
     # -- reads (hot path: dict look-ups only) --------------------------------------------------
 
@@ -114,14 +125,29 @@ class Sites:
         return sorted(self._by_name.values(), key=lambda s: s.site_id)
 
     def reload_due_after_miss(self) -> bool:
+        if self._store is None:  # a snapshot: reading it again is cheap, and needed only if it changed
+            return self._snapshot_mtime_ns() != self._loaded_mtime_ns
         return self._clock() - self._loaded_at >= self._miss_interval
+
+    def _snapshot_mtime_ns(self) -> int:
+        assert self._snapshot is not None
+        try:
+            return self._snapshot.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
 
     # -- store ----------------------------------------------------------------------------------
 
     def load(self) -> None:
-        rows = self._store.query(
+        if self._store is None:
+            assert self._snapshot is not None
+            self._loaded_mtime_ns = self._snapshot_mtime_ns()
+            self._install(_snapshot_decoder.decode(self._snapshot.read_bytes()))
+            return
+        store = self._store
+        rows = store.query(
             "SELECT site_id, name, allowed_origins, write_key, read_key_sha256, settings "
-            f"FROM {self._store.database}.sites FINAL ORDER BY site_id"
+            f"FROM {store.database}.sites FINAL ORDER BY site_id"
         )
         sites = [
             Site(
@@ -134,11 +160,25 @@ class Sites:
             )
             for r in rows
         ]
+        self._install(sites)
+        if self._snapshot is not None:
+            temp = self._snapshot.with_suffix(".tmp")
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(msgspec.json.encode(sites))
+            os.replace(temp, self._snapshot)
+
+    def _install(self, sites: list[Site]) -> None:
         with self._lock:
             self._by_write = {s.write_key: s for s in sites}
             self._by_read = {s.read_key_sha256: s for s in sites}
             self._by_name = {s.name: s for s in sites}
             self._loaded_at = self._clock()
+
+    def _writable(self) -> Store:
+        if self._store is None:
+            raise SiteError("sites are changed through the main footfall process")
+        return self._store
 
     def add(self, name: str, origins: Iterable[str], *, retention_days: int | None = None) -> NewKeys:
         if not NAME.match(name):
@@ -191,15 +231,16 @@ class Sites:
 
     def _save(self, site: Site, *, created: bool) -> None:
         now = datetime.now(UTC)
-        self._store.execute(
-            f"INSERT INTO {self._store.database}.sites "
+        store = self._writable()
+        store.execute(
+            f"INSERT INTO {store.database}.sites "
             "(site_id, name, allowed_origins, write_key, read_key_sha256, settings, created_at, updated_at) "
             "SELECT {id:UInt32}, {name:String}, {origins:Array(String)}, {wk:String}, {rk:String}, "
             "{settings:String}, "
             + (
                 "{now:DateTime64(3)}"
                 if created
-                else f"(SELECT min(created_at) FROM {self._store.database}.sites WHERE site_id = {{id:UInt32}})"
+                else f"(SELECT min(created_at) FROM {store.database}.sites WHERE site_id = {{id:UInt32}})"
             )
             + ", {now:DateTime64(3)}",
             {

@@ -132,7 +132,9 @@ class Spool:
         self._task = asyncio.create_task(self._run(), name=f"footfall-spool-{self.path.name}")
 
     async def close(self) -> None:
-        """Sync and seal what was written; later appends are refused."""
+        """Sync and seal what was written; later appends are refused. Safe to call twice."""
+        if self._closing and (self._task is None or self._task.done()):
+            return
         self._closing = True
         self._wake.set()
         if self._task is not None:

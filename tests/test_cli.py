@@ -90,7 +90,6 @@ def test_site_commands_on_a_stopped_store(tmp_path: Path) -> None:
     [
         (["serve", "--port", "eighty"], {}, "argument --port: invalid int value: 'eighty'"),
         (["migrate"], {"FOOTFALL_PORT": "eighty"}, "footfall: invalid value for port (FOOTFALL_PORT or --port)"),
-        (["serve", "--workers", "2"], {}, "the embedded engine is served by one worker process"),
         (["migrate", "--clickhouse-url", "ftp://ch.example"], {}, "--clickhouse-url must look like http://"),
         (
             ["migrate", "--clickhouse-url", "http://default:secret@127.0.0.1:1/db"],
@@ -150,3 +149,30 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_several_workers_on_the_embedded_engine(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serving(data, "--workers", "3", env={"FOOTFALL_MAX_DELAY_MS": "30"}) as served:
+        text = "".join(served.output)
+        write_key = re.search(r"write key: (ffw_\S+)", text).group(1)  # type: ignore[union-attr]
+        read_key = re.search(r"read key:  (ffr_\S+)", text).group(1)  # type: ignore[union-attr]
+        wait_until(lambda: _answers(f"{served.url}/readyz"), what="the workers to answer")
+        # A site added while serving reaches the edge processes too.
+        added = json.loads(run("site", "add", "shop", "--data", str(data), "--json").stdout)
+        sent = [event("track", name=f"e{i}") for i in range(60)]
+        keys = [write_key, added["write_key"]]
+        with httpx.Client(timeout=30) as client:  # a new connection per batch: the kernel spreads them
+            for number, chunk in enumerate(range(0, 60, 3)):
+                body = {"key": keys[number % 2], "events": sent[chunk : chunk + 3]}
+                response = client.post(f"{served.url}/v1/batch", json=body, headers={"Connection": "close"})
+                assert response.status_code == 202, response.text
+        default = read_events(served.url, read_key, expect=30)  # relayed to the main process by edges
+        shop = read_events(served.url, added["read_key"], expect=30)
+        assert {e["id"] for e in default["events"]} | {e["id"] for e in shop["events"]} == {e["id"] for e in sent}
+        folders = sorted(p for p in (data / "spool").iterdir() if p.is_dir() and p.name.isdigit())
+        assert [f.name for f in folders] == ["0", "1", "2"]
+        # A folder whose open segment is not its first has spooled something: more than one process did.
+        busy = [f for f in folders if any(int(p.stem) > 1 for p in f.glob("*.open"))]
+        assert len(busy) >= 2
+    assert served.process.returncode == 0
