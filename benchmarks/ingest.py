@@ -52,6 +52,7 @@ import httpx
 import loadgen
 
 from collector import ingest, migrate, wire
+from collector.enrich import Arrival
 from collector.errors import ConfigError
 from collector.rows import EVENT_COLUMNS, encode
 from collector.settings import Settings, from_env
@@ -264,7 +265,8 @@ def encoded_rows(rows: int, seed: int) -> bytes:
     body = loadgen.make_body(random.Random(seed), NULL_KEY, rows, now)
     site = Site(site_id=1, name="bench", allowed_origins=(), write_key=NULL_KEY, read_key_sha256="")
     batch = wire.batch_decoder.decode(body)
-    checked = ingest.check_events(batch, site, received_ms=int(now.timestamp() * 1000), limits=Settings().limits)
+    arrival = Arrival(site=site, received_ms=int(now.timestamp() * 1000), sent_ms=None, context=batch.context)
+    checked = ingest.check_events(batch, arrival, limits=Settings().limits)
     if len(checked.rows) != rows:
         raise RuntimeError(f"generated events were refused: {checked.rejected[:3]} {dict(checked.dropped)}")
     return encode(checked.rows)

@@ -19,10 +19,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector import admin, ingest, migrate, query, snippet, wire
+from collector.agent import AgentParser
+from collector.enrich import Enricher
 from collector.errors import ApiError, Overloaded, StoreError
 from collector.faults import crash_point
+from collector.geo import GeoIP
 from collector.metrics import Metrics
 from collector.rows import encode
+from collector.salts import Salts
 from collector.settings import Settings
 from collector.sink import RecentIds, Writer, warm_recent_ids
 from collector.sites import Site, Sites
@@ -66,7 +70,16 @@ async def batch(request: Request) -> Response:
     origin = headers.get("origin")
     ingest.check_origin(site, origin)
     cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
-    checked = ingest.check_events(decoded, site, received_ms=received_ms, limits=limits)
+    peer = request.client.host if request.client else ""
+    arrival = await state.enricher.arrival(
+        site,
+        decoded,
+        received_ms=received_ms,
+        peer_ip=ingest.client_ip(peer, headers.get("x-forwarded-for"), state.proxies),
+        user_agent=headers.get("user-agent", ""),
+        browser=origin is not None,
+    )
+    checked = ingest.check_events(decoded, arrival, limits=limits)
     _count_refusals(state.metrics, checked)
     record = Record(
         site_id=site.site_id,
@@ -267,13 +280,14 @@ def create_app(
     store: Store | None = None,
     now_ms: Callable[[], int] | None = None,
     admin_token: str | None = None,
-    sites_snapshot: Path | None = None,
+    snapshots: Path | None = None,
     around: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
     """The collector as an ASGI app. Pass an open `store` to share one (the CLI and tests do).
 
-    `sites_snapshot`: where to publish the sites for HTTP worker processes; `around`: entered once the
-    app is serving and left first at shutdown (the CLI starts and stops those workers with it)."""
+    `snapshots`: a folder where sites and salts are published for HTTP worker processes without a store;
+    `around`: entered once the app is serving and left first at shutdown (the CLI starts and stops
+    those workers with it)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -283,10 +297,16 @@ def create_app(
         try:
             await asyncio.to_thread(migrate.migrate, state.store, cluster=settings.cluster)
             state.sites = Sites(
-                state.store, snapshot=sites_snapshot, miss_reload_interval_s=settings.sites_miss_reload_s
+                state.store,
+                snapshot=snapshots / "sites.json" if snapshots else None,
+                miss_reload_interval_s=settings.sites_miss_reload_s,
             )
             await asyncio.to_thread(state.sites.load)
-            async with _pipeline(state, settings), (around or contextlib.nullcontext)():
+            async with (
+                enriching(state, settings, store=state.store, snapshots=snapshots),
+                _pipeline(state, settings),
+                (around or contextlib.nullcontext)(),
+            ):
                 refresher = asyncio.create_task(refresh_sites(state.sites, settings.sites_refresh_s))
                 try:
                     yield
@@ -315,6 +335,38 @@ def create_app(
     app.state.admin_token = admin_token
     app.add_middleware(CountRequests, metrics=app.state.metrics)
     return app
+
+
+@contextlib.asynccontextmanager
+async def enriching(
+    state: Any, settings: Settings, *, store: Store | None, snapshots: Path | None
+) -> AsyncIterator[None]:
+    """GeoIP, the user-agent parser and the daily salts, for as long as the app serves."""
+    geoip = await asyncio.to_thread(GeoIP.open, settings.geoip)
+    agents = AgentParser()
+    salts = Salts(store=store, snapshot=snapshots / "salts.json" if snapshots else None)
+    state.proxies = settings.proxy_networks
+    state.enricher = Enricher(geoip=geoip, agents=agents, salts=salts)
+    metrics: Metrics = state.metrics
+    metrics.gauge("footfall_user_agent_cache_hits", "User agents answered from the cache.", lambda: agents.hits)
+    metrics.gauge("footfall_user_agent_cache_misses", "User agents parsed.", lambda: agents.misses)
+    roll = asyncio.create_task(_roll_salts(salts)) if store is not None else None
+    try:
+        yield
+    finally:
+        if roll is not None:
+            roll.cancel()
+        geoip.close()
+
+
+async def _roll_salts(salts: Salts) -> None:
+    """Make (and publish) each new day's salt soon after midnight UTC, before workers ask for it."""
+    while True:
+        try:
+            await salts.today(time.time_ns() // 1_000_000)
+        except StoreError as exc:
+            log.warning("could not load today's salt: %s", exc)
+        await asyncio.sleep(60)
 
 
 @contextlib.asynccontextmanager

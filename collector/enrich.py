@@ -1,12 +1,14 @@
 """From a decoded event to the row ClickHouse stores: an ordered tuple of small steps.
 
-`to_row` copies what the client sent; each step then adds what the collector derives. A step returns
-None to keep the row or a DropReason to drop it (a drop is data: it is counted, never raised).
-Enrichment from GeoIP, the user agent, consent and PII scrubbing joins STEPS as further steps.
+`to_row` copies what the client sent; each step then drops the event (returning a DropReason: a drop
+is data, counted per site and reason, never raised) or adds what the collector derives. What is the
+same for every event of a request (the site, the clocks, the visitor's address, agent and place) is
+worked out once, in `Enricher.arrival`; the raw address is used there and never stored or logged.
 """
 
 import contextlib
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -15,15 +17,48 @@ from urllib.parse import parse_qsl, urlsplit
 import msgspec
 
 from collector import wire
+from collector.agent import Agent, AgentParser
+from collector.geo import UNKNOWN, Geo, GeoIP
+from collector.privacy import (
+    DEFAULT_DENY_KEYS,
+    DEFAULT_DROP_PARAMS,
+    name_set,
+    page_key,
+    scrub_properties,
+    scrub_url,
+    visitor_key,
+    width_bucket,
+)
 from collector.rows import EventRow, epoch_ms, epoch_text
-from collector.sites import Site
+from collector.salts import Salts
+from collector.sites import Site, SiteSettings
 
 _props: Final = msgspec.json.Encoder()
 UTM_KEYS: Final = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+HEATMAP_TYPES: Final = frozenset({"click", "rageclick", "deadclick", "move", "scroll"})
 
 
 class DropReason(enum.StrEnum):
-    pass  # filled by the enrichment steps that drop (bot, no_consent, ...)
+    BOT = "bot"
+    NO_CONSENT = "no_consent"
+
+
+@dataclass(frozen=True, slots=True)
+class Privacy:
+    """A site's scrubbing lists (ours plus its own) and bot policy, built once per settings value."""
+
+    drop_params: frozenset[str]
+    deny_keys: frozenset[str]
+    keep_bots: bool
+
+
+@functools.lru_cache(maxsize=1024)
+def privacy_of(settings: SiteSettings) -> Privacy:
+    return Privacy(
+        drop_params=DEFAULT_DROP_PARAMS | name_set(settings.drop_params),
+        deny_keys=DEFAULT_DENY_KEYS | name_set(settings.deny_keys),
+        keep_bots=settings.keep_bots,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +69,18 @@ class Arrival:
     received_ms: int
     sent_ms: int | None
     context: wire.Context
+    geo: Geo = UNKNOWN
+    agent: Agent | None = None  # None: no end user's agent is known (a server call that forwarded none)
+    visitor_key: str = ""
 
     @property
     def skew_ms(self) -> int:
         """How far the client's clock is behind ours (negative: ahead). Includes time in transit."""
         return 0 if self.sent_ms is None else self.received_ms - self.sent_ms
+
+    @property
+    def privacy(self) -> Privacy:
+        return privacy_of(self.site.settings)
 
     def corrected_ms(self, client_ms: int, age_ms: int | None = None) -> int:
         """The event's time on our clock; never later than its arrival.
@@ -51,7 +93,42 @@ class Arrival:
         return min(client_ms + self.skew_ms, self.received_ms)
 
 
-Step = Callable[[EventRow, wire.AnyEvent], DropReason | None]
+class Enricher:
+    """The parts enrichment reads from: a GeoIP database, the user-agent parser, the daily salts."""
+
+    def __init__(self, *, geoip: GeoIP, agents: AgentParser, salts: Salts) -> None:
+        self.geoip = geoip
+        self.agents = agents
+        self.salts = salts
+
+    async def arrival(
+        self,
+        site: Site,
+        batch: wire.Batch,
+        *,
+        received_ms: int,
+        peer_ip: str,
+        user_agent: str,
+        browser: bool,
+    ) -> Arrival:
+        """`browser`: the request came from a page (it has an Origin), so the peer address and the
+        User-Agent header are the visitor's. A server call counts only what it forwards in its context."""
+        context = batch.context
+        ip = peer_ip if browser else (context.ip or "")
+        agent_string = user_agent if browser else (context.user_agent or "")
+        salt = await self.salts.today(received_ms) if ip else None
+        return Arrival(
+            site=site,
+            received_ms=received_ms,
+            sent_ms=None if batch.sent_at is None else epoch_ms(batch.sent_at),
+            context=context,
+            geo=self.geoip.lookup(ip) if ip else UNKNOWN,
+            agent=self.agents.parse(agent_string) if agent_string else None,
+            visitor_key=visitor_key(site_id=site.site_id, salt=salt, ip=ip, user_agent=agent_string) if salt else "",
+        )
+
+
+Step = Callable[[EventRow, wire.AnyEvent, Arrival], DropReason | None]
 
 
 def to_row(event: wire.AnyEvent, arrival: Arrival) -> EventRow:
@@ -76,7 +153,6 @@ def to_row(event: wire.AnyEvent, arrival: Arrival) -> EventRow:
         viewport_h=event.viewport_h or 0,
         doc_w=event.doc_w or 0,
         doc_h=event.doc_h or 0,
-        properties=_props.encode(event.properties).decode() if event.properties else "{}",
         consent_analytics=consent.analytics,
         consent_heatmaps=consent.heatmaps,
         consent_marketing=consent.marketing,
@@ -92,11 +168,13 @@ def _copy_name(row: EventRow, event: wire.AnyEvent) -> None:
     row.name = getattr(event, "name", None) or ""
 
 
-def _copy_identify(row: EventRow, event: wire.AnyEvent) -> None:
-    assert isinstance(event, wire.Identify | wire.Group)
-    row.traits = _props.encode(event.traits).decode() if event.traits else "{}"
-    if isinstance(event, wire.Group):
-        row.group_id = event.group_id
+def _copy_nothing(row: EventRow, event: wire.AnyEvent) -> None:
+    pass  # identify: user_id is copied with the common fields, traits by put_scrubbed
+
+
+def _copy_group(row: EventRow, event: wire.AnyEvent) -> None:
+    assert isinstance(event, wire.Group)
+    row.group_id = event.group_id
 
 
 def _copy_alias(row: EventRow, event: wire.AnyEvent) -> None:
@@ -125,8 +203,8 @@ def _copy_scroll(row: EventRow, event: wire.AnyEvent) -> None:
 _COPY: Final[dict[type, Callable[[EventRow, wire.AnyEvent], None]]] = {
     wire.Pageview: _copy_name,
     wire.Track: _copy_name,
-    wire.Identify: _copy_identify,
-    wire.Group: _copy_identify,
+    wire.Identify: _copy_nothing,
+    wire.Group: _copy_group,
     wire.Alias: _copy_alias,
     wire.Click: _copy_click,
     wire.Rageclick: _copy_click,
@@ -136,8 +214,35 @@ _COPY: Final[dict[type, Callable[[EventRow, wire.AnyEvent], None]]] = {
 }
 
 
-def put_page(row: EventRow, event: wire.AnyEvent) -> DropReason | None:
-    """host, path and UTM parameters from the page URL."""
+def drop_no_consent(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
+    """Heatmap events need the heatmaps tier, everything else the analytics tier."""
+    consent = arrival.context.consent
+    allowed = consent.heatmaps if row.type in HEATMAP_TYPES else consent.analytics
+    return None if allowed else DropReason.NO_CONSENT
+
+
+def drop_bot(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
+    agent = arrival.agent
+    return DropReason.BOT if agent is not None and agent.is_bot and not arrival.privacy.keep_bots else None
+
+
+def put_scrubbed(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
+    """PII out of URLs, properties and traits before anything is derived from them."""
+    privacy = arrival.privacy
+    if row.url:
+        row.url = scrub_url(row.url, drop_params=privacy.drop_params)
+    if row.referrer:
+        row.referrer = scrub_url(row.referrer, drop_params=privacy.drop_params)
+    if event.properties:
+        row.properties = _props.encode(scrub_properties(event.properties, deny_keys=privacy.deny_keys)).decode()
+    traits = getattr(event, "traits", None)
+    if traits:
+        row.traits = _props.encode(scrub_properties(traits, deny_keys=privacy.deny_keys)).decode()
+    return None
+
+
+def put_page(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
+    """host, path and UTM parameters from the (scrubbed) page URL."""
     if not row.url:
         return None
     try:
@@ -153,20 +258,49 @@ def put_page(row: EventRow, event: wire.AnyEvent) -> DropReason | None:
     return None
 
 
-def put_referrer(row: EventRow, event: wire.AnyEvent) -> DropReason | None:
+def put_referrer(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
     if row.referrer:
         with contextlib.suppress(ValueError):
             row.referrer_host = (urlsplit(row.referrer).hostname or "")[:253]
     return None
 
 
-STEPS: Final[tuple[Step, ...]] = (put_page, put_referrer)
+def put_visitor(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
+    """Place, agent and the day's visitor key, worked out once per request."""
+    geo, agent = arrival.geo, arrival.agent
+    row.country, row.region, row.city = geo.country, geo.region, geo.city
+    if agent is not None:
+        row.browser, row.browser_version = agent.browser, agent.browser_version
+        row.os, row.os_version, row.device, row.is_bot = agent.os, agent.os_version, agent.device, agent.is_bot
+    row.visitor_key = arrival.visitor_key
+    return None
+
+
+def put_heatmap(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
+    """page_key, the viewport's width bucket and x as a fraction of the document width."""
+    if row.host or row.path:
+        row.page_key = page_key(row.host, row.path)
+    row.width_bucket = width_bucket(row.viewport_w)
+    if row.doc_w and row.type in HEATMAP_TYPES:
+        row.x_frac = min(row.x / row.doc_w, 1.0)
+    return None
+
+
+STEPS: Final[tuple[Step, ...]] = (
+    drop_no_consent,
+    drop_bot,
+    put_scrubbed,
+    put_page,
+    put_referrer,
+    put_visitor,
+    put_heatmap,
+)
 
 
 def enrich(event: wire.AnyEvent, arrival: Arrival) -> EventRow | DropReason:
     row = to_row(event, arrival)
     for step in STEPS:
-        dropped = step(row, event)
+        dropped = step(row, event, arrival)
         if dropped is not None:
             return dropped
     return row

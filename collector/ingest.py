@@ -4,6 +4,7 @@ Every refusal is an ApiError with a specific status and a detail that says what 
 with some bad events keeps the good ones and reports the bad ones by index.
 """
 
+import ipaddress
 import re
 import zlib
 from collections import Counter
@@ -132,7 +133,29 @@ def _with_path(message: str, prefix: str) -> str:
     return f"{message} - at `${prefix}`"
 
 
-# -- site ---------------------------------------------------------------------------------------
+# -- site and sender ----------------------------------------------------------------------------
+
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def client_ip(peer: str, forwarded_for: str | None, trusted: Networks) -> str:
+    """The visitor's address: the peer's, or, behind proxies we trust, the last hop they did not add."""
+    if not trusted or not forwarded_for or not _trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _trusted(address: str, trusted: Networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
 
 
 def write_key(batch: wire.Batch, query_key: str | None) -> str:
@@ -166,9 +189,8 @@ class Checked:
         self.rejected.append(wire.Rejected(index=index, error=message, reason=reason))
 
 
-def check_events(batch: wire.Batch, site: Site, *, received_ms: int, limits: Limits) -> Checked:
-    sent_ms = None if batch.sent_at is None else epoch_ms(batch.sent_at)
-    arrival = Arrival(site=site, received_ms=received_ms, sent_ms=sent_ms, context=batch.context)
+def check_events(batch: wire.Batch, arrival: Arrival, *, limits: Limits) -> Checked:
+    site, received_ms, sent_ms = arrival.site, arrival.received_ms, arrival.sent_ms
     newest_ms = (sent_ms if sent_ms is not None else received_ms) + limits.max_future_s * 1000
     oldest_ms = received_ms - site.settings.retention_days * 86_400_000
     out = Checked()

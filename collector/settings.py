@@ -4,6 +4,7 @@ Every knob has a unit in its name. The object is immutable and passed explicitly
 nothing reads the environment anywhere else.
 """
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -52,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database: Annotated[str, Meta(pattern=_IDENTIFIER)] = "footfall"
     cluster: Annotated[str, Meta(pattern=_IDENTIFIER)] | None = None
     public_url: str | None = None  # how browsers reach this server, for snippet tags
+    geoip: str | None = None  # a GeoLite2-City / DB-IP City Lite .mmdb; without one, geo stays empty
+    trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For is believed
     sites_refresh_s: Annotated[float, Meta(gt=0)] = 10.0  # reload sites on this period
     sites_miss_reload_s: Annotated[float, Meta(ge=0)] = 1.0  # an unknown key reloads at most this often
     limits: Limits = Limits()
@@ -71,6 +74,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return self.public_url.rstrip("/")
         host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::", "") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        try:
+            return tuple(ipaddress.ip_network(p.strip()) for p in self.trusted_proxies.split(",") if p.strip())
+        except ValueError as exc:
+            raise ConfigError(f"FOOTFALL_TRUSTED_PROXIES / --trusted-proxies: {exc}") from exc
 
     def with_changes(self, **changes: Any) -> "Settings":
         merged: dict[str, Any] = msgspec.to_builtins(self)

@@ -30,6 +30,9 @@ DEFAULT_ORIGINS = ("http://localhost", "http://localhost:*", "http://127.0.0.1:*
 
 class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: Annotated[int, Meta(ge=1, le=3650)] = 400
+    keep_bots: bool = False  # store events from bots' user agents instead of dropping them
+    drop_params: tuple[str, ...] = ()  # URL parameters removed, beyond footfall's own list
+    deny_keys: tuple[str, ...] = ()  # property keys removed, beyond footfall's own list
 
 
 class Site(msgspec.Struct, frozen=True, kw_only=True):

@@ -27,6 +27,9 @@ class ChdbStore:
             self.datadir.release()
             raise StoreUnavailable(f"cannot open the embedded ClickHouse in {self.url}: {exc}") from exc
         self._write_lock = threading.Lock()
+        # Query parameters are session state in chdb: two threads querying one session at once can
+        # see each other's parameters, so reads take turns.
+        self._read_lock = threading.Lock()
         self._closed = False
 
     def execute(self, sql: str, params: Params | None = None) -> None:
@@ -57,10 +60,12 @@ class ChdbStore:
                 raise QueryError(_engine_message(exc)) from exc
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
-        return decode_rows(self._run(self._reader, sql, params))
+        with self._read_lock:
+            return decode_rows(self._run(self._reader, sql, params))
 
     def ping(self) -> None:
-        self._run(self._reader, "SELECT 1", None)
+        with self._read_lock:
+            self._run(self._reader, "SELECT 1", None)
 
     def close(self) -> None:
         if self._closed:

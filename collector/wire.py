@@ -44,6 +44,11 @@ class Consent(msgspec.Struct, frozen=True, kw_only=True):
 class Context(msgspec.Struct, frozen=True, kw_only=True):
     library: Library = Library()
     consent: Consent = Consent()
+    # A server-side sender may forward its end user's address and agent (as Segment's context.ip and
+    # context.userAgent); they are used for place, device and the visitor key, and never stored.
+    # Browser requests are read from the connection instead, so a page cannot pose as someone else.
+    ip: Annotated[str, Meta(max_length=45)] | None = None
+    user_agent: Annotated[str, Meta(max_length=1024)] | None = None
 
 
 class Batch(msgspec.Struct, frozen=True, kw_only=True):

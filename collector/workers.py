@@ -114,12 +114,14 @@ def edge_app(settings: Settings, upstream: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = app.state
+        snapshots = Path(settings.data_dir)
         state.sites = Sites(
-            None, snapshot=Path(settings.data_dir) / "sites.json", miss_reload_interval_s=settings.sites_miss_reload_s
+            None, snapshot=snapshots / "sites.json", miss_reload_interval_s=settings.sites_miss_reload_s
         )
         await asyncio.to_thread(state.sites.load)
         async with (
             httpx.AsyncClient(base_url=upstream, timeout=60) as client,
+            collector_app.enriching(state, settings, store=None, snapshots=snapshots),
             collector_app.spooling(state, settings),
         ):
             state.upstream = client
@@ -170,4 +172,4 @@ def main_app_extras(settings: Settings, *, port: int, internal: socket.socket) -
     """create_app keyword arguments for the main process when edges run beside it."""
     host, internal_port = internal.getsockname()[:2]
     edges = Edges(settings, port=port, upstream=f"http://{host}:{internal_port}", count=settings.workers - 1)
-    return {"sites_snapshot": Path(settings.data_dir) / "sites.json", "around": edges.running}
+    return {"snapshots": Path(settings.data_dir), "around": edges.running}

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from geodb import write_city_db
 from support import NOW_MS, Collector, Site, serve
 
 from collector.app import create_app
@@ -22,6 +23,11 @@ def store(tmp_path: Path) -> Iterator[ChdbStore]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="session")
+def mmdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_city_db(tmp_path_factory.mktemp("geo") / "city.mmdb")
 
 
 @pytest.fixture

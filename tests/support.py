@@ -23,6 +23,11 @@ NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
 
 
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+
+
 def wait_until(predicate: Callable[[], bool], *, timeout_s: float = 30.0, what: str = "condition") -> None:
     """Poll a condition with a deadline (for things that happen in another thread or process)."""
     deadline = time.monotonic() + timeout_s
@@ -67,7 +72,7 @@ class Collector:
         self.url = url
         self.store = store
         self.site = site
-        self.http = httpx.Client(base_url=url, timeout=30)
+        self.http = httpx.Client(base_url=url, timeout=30, headers={"User-Agent": CHROME})
 
     def post(self, body: bytes | dict[str, Any], **kwargs: Any) -> httpx.Response:
         if isinstance(body, dict):

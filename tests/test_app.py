@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import logging
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from clickhouse_http import clickhouse_http
-from support import NOW, NOW_MS, Collector, Switchable, event, iso, read_events, serve, wait_until
+from support import CHROME, NOW, NOW_MS, Collector, Switchable, event, iso, read_events, serve, wait_until
 
 from collector import wire
 from collector.app import create_app
@@ -468,3 +469,36 @@ def test_clickhouse_down_acks_until_the_spool_is_full_then_503_and_all_stored_af
             what="every acknowledged event after recovery",
         )
         wait_until(lambda: http.get(f"{url}/readyz").status_code == 200, what="ready again")
+
+
+def test_client_addresses_are_used_for_place_and_never_stored_or_logged(
+    store: ChdbStore, settings: Settings, mmdb_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    keys = Sites(store).add("shop", ["https://shop.example"])
+    config = settings.with_changes(geoip=str(mmdb_path), trusted_proxies="127.0.0.1/32")
+    browser_ip, server_ip = "81.2.69.160", "216.160.83.56"
+    with serve(create_app(config, store=store, now_ms=lambda: NOW_MS)) as url, httpx.Client(timeout=30) as http:
+        page = http.post(
+            f"{url}/v1/batch",
+            json={"key": keys.write_key, "events": [event("pageview", url="https://shop.example/")]},
+            headers={"Origin": "https://shop.example", "User-Agent": CHROME, "X-Forwarded-For": browser_ip},
+        )
+        backend = http.post(
+            f"{url}/v1/batch",
+            json={"key": keys.write_key, "context": {"ip": server_ip}, "events": [event("track", name="paid")]},
+        )
+        assert (page.status_code, backend.status_code) == (202, 202)
+        wait_until(lambda: len(store.query("SELECT 1 FROM footfall.events")) == 2, what="both events")
+        dumps = [
+            json.dumps(store.query(f"SELECT * FROM footfall.{table}"))
+            for table in ("events", "sites", "ingest_counters", "salts", "schema_migrations")
+        ]
+    assert {r["country"] for r in store.query("SELECT country FROM footfall.events")} == {"GB", "US"}
+    spooled = b"".join(
+        p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file() and "clickhouse" not in p.parts
+    )
+    for address in (browser_ip, server_ip):
+        assert all(address not in dump for dump in dumps)
+        assert address.encode() not in spooled
+        assert address not in caplog.text

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from clickhouse_http import clickhouse_http
 from processes import run, serving
-from support import event, read_events, wait_until
+from support import CHROME, event, read_events, wait_until
 
 
 def test_serve_starts_on_an_empty_folder_keeps_data_across_restarts(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_serve_starts_on_an_empty_folder_keeps_data_across_restarts(tmp_path: Pa
         response = httpx.post(
             f"{served.url}/v1/batch",
             json={"key": write_key, "events": sent},
-            headers={"Origin": "http://localhost:3000"},
+            headers={"Origin": "http://localhost:3000", "User-Agent": CHROME},
         )
         assert response.status_code == 202, response.text
     assert served.process.returncode == 0
@@ -50,7 +50,7 @@ def test_site_commands_work_while_the_server_owns_the_folder(tmp_path: Path) -> 
         response = httpx.post(
             f"{served.url}/v1/batch",
             json={"key": keys["write_key"], "events": [event("track", name="x")]},
-            headers={"Origin": "https://shop.example"},
+            headers={"Origin": "https://shop.example", "User-Agent": CHROME},
         )
         assert response.status_code == 202, response.text
         listed = json.loads(run("site", "list", "--data", str(data), "--json").stdout)

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from support import NOW, NOW_MS, iso
 
 from collector import ingest, wire
+from collector.enrich import Arrival
 from collector.errors import ApiError
+from collector.rows import epoch_ms
 from collector.settings import Limits
 from collector.sites import Site, SiteSettings
 
@@ -82,10 +84,15 @@ def test_arbitrary_bytes_never_escape_as_anything_but_api_errors(data: bytes) ->
     try:
         body = read([data])
         batch = ingest.decode_batch(body, LIMITS)
-        ingest.check_events(batch, SITE, received_ms=NOW_MS, limits=LIMITS)
+        ingest.check_events(batch, arrive(batch), limits=LIMITS)
     except ApiError as exc:
         status = exc.status
     assert status == 202 or 400 <= status < 500
+
+
+def arrive(batch: wire.Batch) -> Arrival:
+    sent_ms = None if batch.sent_at is None else epoch_ms(batch.sent_at)
+    return Arrival(site=SITE, received_ms=NOW_MS, sent_ms=sent_ms, context=batch.context)
 
 
 def event(**fields: Any) -> dict[str, Any]:
@@ -97,7 +104,7 @@ def check(*events: dict[str, Any], sent_at: str | None = iso(NOW), limits: Limit
     if sent_at:
         body["sent_at"] = sent_at
     batch = ingest.decode_batch(json.dumps(body).encode(), limits)
-    return ingest.check_events(batch, SITE, received_ms=NOW_MS, limits=limits)
+    return ingest.check_events(batch, arrive(batch), limits=limits)
 
 
 def test_errors_carry_the_path_from_the_top_of_the_body() -> None:
@@ -140,7 +147,7 @@ def test_rows_take_site_consent_library_and_retention() -> None:
         "events": [event(anonymous_id="a", url="https://shop.example/a/b?utm_campaign=x#top")],
     }
     batch = ingest.decode_batch(json.dumps(body).encode(), LIMITS)
-    (row,) = ingest.check_events(batch, SITE, received_ms=NOW_MS, limits=LIMITS).rows
+    (row,) = ingest.check_events(batch, arrive(batch), limits=LIMITS).rows
     assert (row.site_id, row.retention_days, row.library, row.library_version) == (7, 30, "footfall-js", "1.2")
     assert (row.consent_analytics, row.consent_heatmaps, row.consent_marketing) == (True, True, False)
     assert (row.path, row.utm_campaign) == ("/a/b", "x")

@@ -1,0 +1,6 @@
+-- Today's and yesterday's visitor-key salts; if collectors raced to create one, the oldest wins.
+-- (The alias must not be `day`: ClickHouse would read the WHERE below against the alias.)
+SELECT toString(day) AS salt_day, argMin(salt, created_at) AS salt
+FROM {{ db }}.salts
+WHERE day IN ({today:Date}, {yesterday:Date})
+GROUP BY day;
