@@ -20,6 +20,7 @@ from collector import __version__, migrate, snippet
 from collector.admin import site_view
 from collector.datadir import DataDir
 from collector.errors import ConfigError, DataDirLocked, FootfallError, SiteNotFound
+from collector.geo import GeoIP
 from collector.settings import Settings, env_name, from_env
 from collector.sites import DEFAULT_ORIGINS, Sites
 from collector.store import Store, open_store
@@ -50,6 +51,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from collector.app import create_app
 
     edges = settings.workers > 1 and settings.embedded
+    settings.proxy_networks  # noqa: B018 — a bad --trusted-proxies stops here, with a message
+    GeoIP.open(settings.geoip).close()  # likewise a missing or broken --geoip file
     sock = _bind(settings.host, settings.port, shared=edges)
     port = sock.getsockname()[1]
     settings = settings.with_changes(port=port)
@@ -315,7 +318,17 @@ def _setup_logging() -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("host", "port", "workers", "data_dir", "clickhouse_url", "database", "public_url")
+    names = (
+        "host",
+        "port",
+        "workers",
+        "data_dir",
+        "clickhouse_url",
+        "database",
+        "public_url",
+        "geoip",
+        "trusted_proxies",
+    )
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
@@ -347,7 +360,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[store, web], help="run the collector")
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
-    serve.add_argument("--workers", type=int, help="worker processes (needs --clickhouse-url when > 1)")
+    serve.add_argument("--workers", type=int, help="HTTP worker processes (default 1)")
+    serve.add_argument("--geoip", metavar="FILE", help="a GeoLite2-City or DB-IP City Lite .mmdb (FOOTFALL_GEOIP)")
+    serve.add_argument(
+        "--trusted-proxies", metavar="CIDRS", help="believe X-Forwarded-For from these, e.g. 10.0.0.0/8,127.0.0.1/32"
+    )
     serve.set_defaults(run=cmd_serve)
 
     mig = commands.add_parser("migrate", parents=[store], help="bring the schema up to date")

@@ -97,6 +97,8 @@ def test_site_commands_on_a_stopped_store(tmp_path: Path) -> None:
             "cannot reach ClickHouse at http://default:***@127.0.0.1:1/db",
         ),
         (["site", "add", "Bad Name"], {}, "site name 'Bad Name'"),
+        (["serve", "--geoip", "/nowhere/city.mmdb"], {}, "GeoIP database '/nowhere/city.mmdb' does not exist"),
+        (["serve", "--trusted-proxies", "10.0.0.0/33"], {}, "--trusted-proxies: '10.0.0.0/33' does not appear"),
         (["site", "add", "shop", "--origin", "shop.example"], {}, "'shop.example' is not an origin"),
         (["site", "rotate-key", "nobody"], {}, "no site named 'nobody'"),
         (["snippet", "nobody"], {}, "no site named 'nobody'"),
