@@ -25,6 +25,7 @@ from collector.errors import ApiError, Overloaded, StoreError
 from collector.faults import crash_point
 from collector.geo import GeoIP
 from collector.metrics import Metrics
+from collector.ratelimit import RateLimiter
 from collector.rows import encode
 from collector.salts import Salts
 from collector.settings import Settings
@@ -70,6 +71,7 @@ async def batch(request: Request) -> Response:
     origin = headers.get("origin")
     ingest.check_origin(site, origin)
     cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+    ingest.check_rate(state.rate_limiter, site, len(decoded.events), limits)
     peer = request.client.host if request.client else ""
     arrival = await state.enricher.arrival(
         site,
@@ -333,6 +335,7 @@ def create_app(
     app.state.schema = wire.json_schema()
     app.state.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
     app.state.admin_token = admin_token
+    app.state.rate_limiter = RateLimiter()
     app.add_middleware(CountRequests, metrics=app.state.metrics)
     return app
 

@@ -17,6 +17,7 @@ import msgspec
 from collector import wire
 from collector.enrich import Arrival, DropReason, enrich
 from collector.errors import ApiError
+from collector.ratelimit import RateLimiter, retry_after
 from collector.rows import EventRow, epoch_ms
 from collector.settings import Limits
 from collector.sites import Site
@@ -173,6 +174,18 @@ def check_origin(site: Site, origin: str | None) -> None:
             "origin_not_allowed",
             f"origin {origin!r} is not allowed for site {site.name!r}; "
             f"add it with: footfall site origins {site.name} --add {origin}",
+        )
+
+
+def check_rate(limiter: RateLimiter, site: Site, events: int, limits: Limits) -> None:
+    rate = site.settings.rate_limit_eps if site.settings.rate_limit_eps is not None else limits.site_rate_eps
+    wait_s = limiter.take(site.site_id, events, rate_eps=rate, burst=limits.site_burst_events)
+    if wait_s is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"site {site.name!r} is sending more than {rate:,} events/s; retry after the time in Retry-After",
+            headers={"Retry-After": retry_after(wait_s)},
         )
 
 

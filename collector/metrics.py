@@ -50,6 +50,8 @@ class Counter(_Metric):
     def samples(self) -> list[str]:
         with self._lock:
             items = sorted(self._values.items())
+        if not items and not self.labels:
+            return [f"{self.name} 0"]  # a counter nothing has touched yet still says so
         return [f"{self.name}{self._label_text(k)} {_num(v)}" for k, v in items]
 
 
@@ -138,6 +140,8 @@ class Metrics:
             self.insert_seconds,
             self.insert_rows,
             self.insert_failures,
+            self.spool_damaged,
+            self.quarantined,
             *self._gauges,
         ]
         return "".join(m.render() for m in metrics)

@@ -29,6 +29,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_properties_bytes: Positive = 32 << 10  # properties / traits of one event, JSON-encoded
     max_properties_depth: Positive = 5
     max_future_s: Positive = 86_400  # how far an event's ts may lie after the batch's sent_at
+    site_rate_eps: Annotated[int, Meta(ge=0)] = 10_000  # events/s per site and process; 0: no limit
+    site_burst_events: Positive = 50_000  # what a site may send at once before the rate applies
 
 
 class Batching(msgspec.Struct, frozen=True, kw_only=True):

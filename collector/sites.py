@@ -33,6 +33,7 @@ class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
     keep_bots: bool = False  # store events from bots' user agents instead of dropping them
     drop_params: tuple[str, ...] = ()  # URL parameters removed, beyond footfall's own list
     deny_keys: tuple[str, ...] = ()  # property keys removed, beyond footfall's own list
+    rate_limit_eps: Annotated[int, Meta(ge=0)] | None = None  # events/s per process; None: the default
 
 
 class Site(msgspec.Struct, frozen=True, kw_only=True):

@@ -31,6 +31,7 @@ from starlette.routing import Route
 from collector import app as collector_app
 from collector import wire
 from collector.metrics import Metrics
+from collector.ratelimit import RateLimiter
 from collector.settings import Settings
 from collector.sites import Sites
 
@@ -144,6 +145,7 @@ def edge_app(settings: Settings, upstream: str) -> Starlette:
     app.state.metrics = Metrics()
     app.state.schema = wire.json_schema()
     app.state.now_ms = lambda: time.time_ns() // 1_000_000
+    app.state.rate_limiter = RateLimiter()
     app.add_middleware(collector_app.CountRequests, metrics=app.state.metrics)
     return app
 

@@ -16,8 +16,10 @@ from support import CHROME, NOW, NOW_MS, Collector, Switchable, event, iso, read
 from collector import wire
 from collector.app import create_app
 from collector.migrate import migrate
+from collector.rows import EventRow, encode
 from collector.settings import Settings
 from collector.sites import Sites
+from collector.spool import Record, write_segment
 from collector.store_chdb import ChdbStore
 from collector.store_server import ServerStore
 
@@ -502,3 +504,58 @@ def test_client_addresses_are_used_for_place_and_never_stored_or_logged(
         assert all(address not in dump for dump in dumps)
         assert address.encode() not in spooled
         assert address not in caplog.text
+
+
+def test_a_site_over_its_rate_gets_429_with_retry_after_and_others_do_not(store: ChdbStore, settings: Settings) -> None:
+    sites = Sites(store)
+    busy, calm = sites.add("busy", []), sites.add("calm", [])
+    limited = settings.with_changes(site_rate_eps=10, site_burst_events=20)
+    with serve(create_app(limited, store=store, now_ms=lambda: NOW_MS)) as url, httpx.Client(timeout=30) as http:
+
+        def send(key: str, n: int) -> httpx.Response:
+            return http.post(
+                f"{url}/v1/batch", json={"key": key, "events": [event("track", name="x") for _ in range(n)]}
+            )
+
+        assert send(busy.write_key, 20).status_code == 202
+        refused = send(busy.write_key, 20)
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "rate_limited"
+        assert 1 <= int(refused.headers["retry-after"]) <= 2
+        assert send(calm.write_key, 20).status_code == 202
+
+
+def test_a_torn_spool_tail_from_a_crash_is_recovered_at_start_and_counted(store: ChdbStore, settings: Settings) -> None:
+    keys = Sites(store).add("shop", [])
+    folder = Path(settings.spool_path) / "0"
+    folder.mkdir(parents=True)
+    (folder / "ID").write_text("c0ffee")
+    good = EventRow(
+        site_id=1,
+        event_id=str(uuid.uuid4()),
+        type="track",
+        name="survivor",
+        timestamp="1795341599.000",
+        client_ts="1795341599.000",
+        received_at="1795341600.000",
+    )
+    write_segment(
+        folder / "00000000000000000007.seg",
+        [
+            Record(
+                site_id=1,
+                hour=NOW_MS // 1000 // 3600 * 3600,
+                rows=encode([good]),
+                ids=[good.event_id],
+                counters=[("accepted", "", 1)],
+            )
+        ],
+    )
+    whole = (folder / "00000000000000000007.seg").read_bytes()
+    (folder / "00000000000000000007.seg").unlink()
+    (folder / "00000000000000000007.open").write_bytes(whole + whole[8:30])  # the crash cut the next record
+    with serve(create_app(settings, store=store, now_ms=lambda: NOW_MS)) as url:
+        wait_until(lambda: bool(store.query("SELECT 1 FROM footfall.events WHERE name = 'survivor'")), what="recovery")
+        text = httpx.get(f"{url}/metrics").text
+        assert "footfall_spool_damaged_records_total 1\n" in text
+    assert keys.read_key
