@@ -94,7 +94,8 @@ async def batch(request: Request) -> Response:
     crash_point("ingest.before_append")
     await state.spool.append(record, durable=bool(checked.rows))
     state.metrics.accepted.inc(by=len(checked.rows))
-    answer = wire.Accepted(accepted=len(checked.rows), rejected=checked.rejected)
+    # Events dropped by policy (no consent, bots) were taken as sent: the client must not resend them.
+    answer = wire.Accepted(accepted=len(checked.rows) + checked.dropped.total(), rejected=checked.rejected)
     if not checked.rows and checked.rejected and not checked.dropped:
         first = checked.rejected[0]
         return JSON(

@@ -559,3 +559,24 @@ def test_a_torn_spool_tail_from_a_crash_is_recovered_at_start_and_counted(store:
         text = httpx.get(f"{url}/metrics").text
         assert "footfall_spool_damaged_records_total 1\n" in text
     assert keys.read_key
+
+
+def test_events_dropped_by_policy_count_as_accepted_and_are_counted_per_reason(collector: Collector) -> None:
+    bot = {
+        "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Origin": "https://shop.example",
+    }
+    response = collector.post(collector.batch(event("pageview"), event("track", name="x")), headers=bot)
+    assert response.json() == {"accepted": 2, "rejected": []}
+    no_consent = collector.batch(
+        event("click", x=1, y=1), event("track", name="kept"), context={"consent": {"heatmaps": False}}
+    )
+    assert collector.post(no_consent).json() == {"accepted": 2, "rejected": []}
+    assert [r["name"] for r in collector.stored(count=1)] == ["kept"]
+    query = "SELECT outcome, reason, sum(events) AS n FROM footfall.ingest_counters GROUP BY ALL ORDER BY ALL"
+    expected = [
+        {"outcome": "accepted", "reason": "", "n": 1},
+        {"outcome": "dropped", "reason": "bot", "n": 2},
+        {"outcome": "dropped", "reason": "no_consent", "n": 1},
+    ]
+    wait_until(lambda: collector.store.query(query) == expected, what="the drop counters")
