@@ -22,7 +22,7 @@ import bisect
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any, Final
 from urllib.parse import unquote_plus
@@ -335,23 +335,22 @@ def _denied(key: str, drop: frozenset[str]) -> bool:
 
 
 def _redact_in_url(text: str) -> str:
-    if _WORTH_A_LOOK.search(text) is None:
-        return text
-    if "@" in text or "%40" in text:
-        text = _EMAIL_IN_URL_RE.sub(_EMAIL_IN_URL, text)
-    if _ID_LIKELY.search(text) is None:
-        return text
-    return _IN_URL.sub(_url_placeholder, text)
+    return _redact(text, _IN_URL, _url_placeholder)
 
 
 def _redact_in_campaign(text: str) -> str:
+    return _redact(text, _IN_CAMPAIGN, _campaign_placeholder)
+
+
+def _redact(text: str, pattern: re.Pattern[str], placeholder: Callable[[re.Match[str]], str]) -> str:
+    """E-mails, then `pattern`'s matches replaced, each only after a cheap check says it may be there."""
     if _WORTH_A_LOOK.search(text) is None:
         return text
     if "@" in text or "%40" in text:
         text = _EMAIL_IN_URL_RE.sub(_EMAIL_IN_URL, text)
     if _ID_LIKELY.search(text) is None:
         return text
-    return _IN_CAMPAIGN.sub(_campaign_placeholder, text)
+    return pattern.sub(placeholder, text)
 
 
 def _url_placeholder(match: re.Match[str]) -> str:
