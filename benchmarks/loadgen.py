@@ -1,10 +1,11 @@
 """Load-generation harness shared by the benchmarks (ingest.py) and the load suites to come.
 
-* payloads: browser-like batches of mixed events (`make_event`, `make_body`); `Bodies`, a pool of
-  pre-built bodies cycled with fresh event ids on every pass;
+* requests: `RequestPool`, pre-built requests (bodies and headers from `traffic`: one visitor each),
+  cycled with fresh event ids on every pass;
 * child processes: `spawn` (output in files, always stopped on the way out), `stop`, `free_port`,
-  `wait_for_output`, `wait_ready`, `cpu_seconds`;
-* `serve_null`: a one-route app that reads the body and answers 202, to measure the HTTP stack alone;
+  `wait_for_output`, `wait_ready`; `tree_cpu_seconds`, the CPU of a process and all its descendants;
+* `serve_null`: a one-route app that reads the body and answers 202, to measure the HTTP stack alone
+  (several may share a port, as `footfall serve --workers N` does);
 * clients: `posters` gives one `Poster` per concurrent client, a lean keep-alive `Connection` or an
   `HttpxPoster`; a 202 answer decodes as `Reply`;
 * the closed-loop driver: `hammer` runs `client_loop` per client until a deadline, counting into a
@@ -20,117 +21,41 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
 
 import httpx
 import msgspec
+import traffic
 
 REPO: Final = Path(__file__).resolve().parents[1]
 BATCH_PATH: Final = "/v1/batch"
-ORIGIN: Final = "http://localhost:5173"  # a browser page; the default site allows http://localhost:*
 ID_MARK: Final = b'"id":"00000000-'  # every pooled event id starts with 8 zero hex digits
 NULL_READY: Final = "null endpoint listening"
+NULL_KEY: Final = "ffw_" + "n" * 22  # as long as a real write key, so null bodies have the same size
 STOP_TIMEOUT_S: Final = 60.0
 CLIENTS: Final = {"raw": "one asyncio-streams connection per client", "httpx": f"httpx {httpx.__version__}"}
 POOL_EVENTS: Final = 50_000  # events per pool of distinct bodies (at least 16, at most 1,000 bodies)
 T = TypeVar("T")
 
-# -- events and bodies --------------------------------------------------------------------------
-
-PAGES: Final = (
-    "https://shop.example/",
-    "https://shop.example/pricing",
-    "https://shop.example/docs/getting-started#install",
-    "https://shop.example/blog/clickhouse-at-scale",
-    "https://shop.example/product/a1?utm_source=newsletter&utm_medium=email&utm_campaign=spring_sale",
-    "https://shop.example/search?q=running+shoes&page=2",
-)
-REFERRERS: Final = ("https://www.google.com/", "https://news.ycombinator.com/", "https://t.co/x1y2z3", "")
-TITLES: Final = ("Shop", "Pricing", "Getting started", "ClickHouse at scale", "Product A1", "Search")
-SELECTORS: Final = (
-    "main > section.hero > a.cta",
-    "nav > ul > li:nth-child(3) > a",
-    "#add-to-cart",
-    "form#signup input[type=email]",
-    "footer a.privacy",
-)
-TRACKS: Final[tuple[tuple[str, dict[str, Any]], ...]] = (
-    ("add_to_cart", {"sku": "A1", "price": 19.99, "qty": 1, "currency": "EUR"}),
-    ("signup", {"plan": "pro", "trial": True}),
-    ("search", {"query": "running shoes", "results": 42}),
-    ("video_play", {"video": "intro", "position_s": 0}),
-)
-SCREENS: Final = ((1280, 800), (1920, 1080), (390, 844), (1440, 900))
-KINDS: Final = ("click", "pageview", "scroll", "track")
-WEIGHTS: Final = (40, 20, 25, 15)
+# -- requests -----------------------------------------------------------------------------------
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+@dataclass(frozen=True)
+class Request:
+    """One pre-built request: its body (event ids to be rewritten per pass) and its own headers."""
 
-
-def event_id(rng: random.Random) -> str:
-    """A random UUIDv4 whose first 8 hex digits are zero: Bodies.take rewrites them per pass."""
-    return "00000000" + str(uuid.UUID(int=rng.getrandbits(128), version=4))[8:]
-
-
-def make_event(rng: random.Random, now: datetime, visitor: dict[str, Any]) -> dict[str, Any]:
-    kind = rng.choices(KINDS, WEIGHTS)[0]
-    page = rng.randrange(len(PAGES))
-    width, height = visitor["screen"]
-    doc_h = height * rng.randint(2, 8)
-    base: dict[str, Any] = {
-        "id": event_id(rng),
-        "type": kind,
-        "ts": iso(now - timedelta(milliseconds=rng.randint(0, 60_000))),
-        "anonymous_id": visitor["anonymous_id"],
-        "session_id": visitor["session_id"],
-        "url": PAGES[page],
-    }
-    if kind == "pageview":
-        base |= {"referrer": rng.choice(REFERRERS), "title": TITLES[page], "viewport_w": width, "viewport_h": height}
-    elif kind == "click":
-        base |= {
-            "x": rng.randint(0, width - 1),
-            "y": rng.randint(0, doc_h - 1),
-            "viewport_w": width,
-            "viewport_h": height,
-            "doc_w": width,
-            "doc_h": doc_h,
-            "selector": rng.choice(SELECTORS),
-            "el_x": rng.randint(0, 200),
-            "el_y": rng.randint(0, 40),
-        }
-    elif kind == "scroll":
-        base |= {"depth": round(rng.uniform(5, 100), 1), "doc_h": doc_h, "viewport_h": height}
-    else:
-        name, properties = rng.choice(TRACKS)
-        base |= {"name": name, "properties": properties}
-    return base
-
-
-def make_body(rng: random.Random, key: str, events: int, now: datetime) -> bytes:
-    """One batch as a browser tab would send it: one visitor and session, mixed events."""
-    visitor = {
-        "anonymous_id": f"anon-{rng.getrandbits(64):016x}",
-        "session_id": f"sess-{rng.getrandbits(48):012x}",
-        "screen": rng.choice(SCREENS),
-    }
-    return msgspec.json.encode(
-        {
-            "key": key,
-            "sent_at": iso(now),
-            "context": {"library": {"name": "footfall-js", "version": "0.1.0"}},
-            "events": [make_event(rng, now, visitor) for _ in range(events)],
-        }
-    )
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+    head: bytes  # the same headers as HTTP/1.1 lines
+    events: int
+    stored: int  # events the collector will store (the rest are dropped: no heatmaps consent)
+    server: bool
 
 
 def pool_size(batch: int) -> int:
@@ -138,24 +63,31 @@ def pool_size(batch: int) -> int:
 
 
 @dataclass
-class Bodies:
-    """Distinct pre-built bodies, cycled; each pass over the pool gives every event id a new prefix."""
+class RequestPool:
+    """Distinct pre-built requests (one visitor each), cycled; each pass gives every event id a new prefix."""
 
-    pool: list[bytes]
-    events: int
+    pool: list[Request]
     taken: int = 0
 
     @classmethod
-    def build(cls, key: str, batch: int, seed: int) -> "Bodies":
+    def build(cls, key: str, batch: int, seed: int, *, server_share: float) -> "RequestPool":
         rng = random.Random(seed)
         now = datetime.now(UTC)
-        return cls([make_body(rng, key, batch, now) for _ in range(pool_size(batch))], batch)
+        pool = []
+        for _ in range(pool_size(batch)):
+            visitor = traffic.make_visitor(rng, server=rng.random() < server_share)
+            headers = visitor.headers()
+            head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("latin-1")
+            body, stored = traffic.make_body(rng, key, batch, now, visitor)
+            pool.append(Request(body, headers, head, batch, stored, visitor.server))
+        return cls(pool)
 
-    def take(self) -> bytes:
+    def take(self) -> tuple[Request, bytes]:
         passes, index = divmod(self.taken, len(self.pool))
         self.taken += 1
-        body = self.pool[index]
-        return body if passes == 0 else body.replace(ID_MARK, b'"id":"%08x-' % passes)
+        request = self.pool[index]
+        body = request.body if passes == 0 else request.body.replace(ID_MARK, b'"id":"%08x-' % passes)
+        return request, body
 
 
 # -- subprocesses -------------------------------------------------------------------------------
@@ -174,10 +106,10 @@ class Child:
 
 
 @contextmanager
-def spawn(name: str, argv: list[str], logs: Path) -> Iterator[Child]:
-    """Start a subprocess with its output in files; it is always gone when the block ends."""
+def spawn(name: str, argv: list[str], logs: Path, env: dict[str, str] | None = None) -> Iterator[Child]:
+    """Start a subprocess with its output in files (`env` on top of ours); it is always gone when the block ends."""
     out_path, err_path = logs / f"{name}.stdout", logs / f"{name}.stderr"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=REPO, env=env)
         try:
@@ -234,17 +166,74 @@ def wait_ready(child: Child, url: str, timeout_s: float) -> None:
     raise RuntimeError(f"{child.name} not ready within {timeout_s:.0f}s ({last}):\n{child.tail()}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads) from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def listeners(port: int) -> int:
+    """Sockets listening on 127.0.0.1:port (with SO_REUSEPORT, one per process), from /proc/net/tcp."""
+    local = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == local and line.split()[3] == "0A")
+
+
+def wait_serving(child: Child, url: str, port: int, processes: int, timeout_s: float) -> None:
+    """Until `processes` sockets listen on the port and fresh connections are answered.
+
+    Keep-alive connections stay with the process the kernel gave them at connect time, so the load
+    must not start before every process listens; then 4 probes per process on new connections (each
+    lands on a listener at random) wait out any process still starting its app."""
+    deadline = time.monotonic() + timeout_s
+    while listeners(port) < processes:
+        if child.proc.poll() is not None:
+            raise RuntimeError(f"{child.name} exited ({child.proc.returncode}):\n{child.tail()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{child.name}: {listeners(port)} of {processes} processes listen after {timeout_s:.0f}s"
+            )
+        time.sleep(0.05)
+    for _ in range(4 * processes):
+        with httpx.Client(base_url=url, timeout=max(1.0, deadline - time.monotonic())) as fresh:
+            fresh.get("/readyz").raise_for_status()
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (field 3 onwards), or None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every live descendant (edge workers, multiprocessing's resource tracker), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def tree_cpu_seconds(roots: Sequence[int]) -> float:
+    """User + system CPU (all threads) of each root and its live descendants. A descendant that exits
+    between two readings takes its CPU with it: compare readings of a steady tree."""
+    ticks = 0
+    for pid in {p for root in roots for p in process_tree(root)}:
+        fields = _stat(pid)
+        if fields is not None:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # -- the null endpoint (runs in its own process) ------------------------------------------------
 
 
 def serve_null(port: int) -> None:
-    """A one-route app under uvicorn, configured and bound as `footfall serve` does (collector/cli.py)."""
+    """A one-route app under uvicorn, configured and bound as `footfall serve --workers N` does
+    (collector/cli.py, collector/workers.py): several of these may share the port."""
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -263,6 +252,7 @@ def serve_null(port: int) -> None:
     app = Starlette(routes=[Route(BATCH_PATH, batch, methods=["POST"]), Route("/readyz", readyz, methods=["GET"])])
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(2048)
     print(f"{NULL_READY} on 127.0.0.1:{port}", flush=True)
@@ -286,12 +276,12 @@ NO_ANSWER: Final = (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.
 
 
 class Poster(Protocol):
-    async def post(self, body: bytes) -> tuple[int, bytes]: ...
+    async def post(self, request: Request, body: bytes) -> tuple[int, bytes]: ...
     def close(self) -> None: ...
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection POSTing pre-built bodies to /v1/batch.
+    """One keep-alive HTTP/1.1 connection POSTing pre-built requests to /v1/batch.
 
     The default client: it costs ~40 us of CPU per request here, where httpx.AsyncClient costs
     ~1.5 ms (httpcore retries a failing `import sniffio` on every request, and its pool is O(n^2)
@@ -300,25 +290,22 @@ class Connection:
 
     def __init__(self, host: str, port: int, timeout_s: float) -> None:
         self.host, self.port, self.timeout_s = host, port, timeout_s
-        self._head = (
-            f"POST {BATCH_PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Origin: {ORIGIN}\r\nContent-Length: "
-        ).encode()
+        self._head = f"POST {BATCH_PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n".encode()
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def post(self, body: bytes) -> tuple[int, bytes]:
+    async def post(self, request: Request, body: bytes) -> tuple[int, bytes]:
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._exchange(body)
+                return await self._exchange(request.head, body)
         except BaseException:
             self.close()  # the connection's state is unknown: the next request opens a new one
             raise
 
-    async def _exchange(self, body: bytes) -> tuple[int, bytes]:
+    async def _exchange(self, head: bytes, body: bytes) -> tuple[int, bytes]:
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
-        writer.writelines((self._head, b"%d\r\n\r\n" % len(body), body))
+        writer.writelines((self._head, head, b"Content-Length: %d\r\n\r\n" % len(body), body))
         await writer.drain()
         head = (await reader.readuntil(b"\r\n\r\n")).lower()
         length = re.search(rb"\r\ncontent-length: *(\d+)", head)
@@ -341,8 +328,8 @@ class HttpxPoster:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
-    async def post(self, body: bytes) -> tuple[int, bytes]:
-        response = await self.http.post(BATCH_PATH, content=body)
+    async def post(self, request: Request, body: bytes) -> tuple[int, bytes]:
+        response = await self.http.post(BATCH_PATH, content=body, headers=request.headers)
         return response.status_code, response.content
 
     def close(self) -> None:
@@ -354,7 +341,7 @@ async def posters(url: str, client: str, concurrency: int, timeout_s: float) -> 
     """One Poster per concurrent client (client: a key of CLIENTS); all connections are closed on the way out."""
     if client == "httpx":
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        headers = {"Content-Type": "application/json", "Origin": ORIGIN}
+        headers = {"Content-Type": "application/json"}
         timeout = httpx.Timeout(timeout_s)
         async with httpx.AsyncClient(base_url=url, limits=limits, headers=headers, timeout=timeout) as http:
             yield [HttpxPoster(http) for _ in range(concurrency)]
@@ -376,20 +363,22 @@ class Tally:
     requests: int = 0  # answered, whatever the status
     ok_requests: int = 0  # answered 202
     ok_events: int = 0  # events in requests answered 202
-    accepted: int = 0  # sum of "accepted" in the 202 answers
+    accepted: int = 0  # sum of "accepted" in the 202 answers (stored, or dropped by policy)
+    to_store: int = 0  # of the events in 202 answers, those the collector stores (known from the traffic)
     rejected: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)  # no answer: exception name
     latencies: list[float] = field(default_factory=list)
 
-    def record(self, status: int, content: bytes, events: int, seconds: float) -> None:
+    def record(self, status: int, content: bytes, request: Request, seconds: float) -> None:
         self.requests += 1
         self.latencies.append(seconds)
         self.statuses[status] += 1
         if status == 202:
             reply = REPLY.decode(content)
             self.ok_requests += 1
-            self.ok_events += events
+            self.ok_events += request.events
+            self.to_store += request.stored
             self.accepted += reply.accepted
             self.rejected += len(reply.rejected)
 
@@ -405,25 +394,26 @@ def percentile(sorted_values: Sequence[float], pct: float) -> float:
     return sorted_values[rank - 1]
 
 
-async def client_loop(poster: Poster, bodies: Bodies, deadline: float, tally: Tally) -> None:
+async def client_loop(poster: Poster, requests: RequestPool, deadline: float, tally: Tally) -> None:
     while time.monotonic() < deadline:
-        body = bodies.take()
+        request, body = requests.take()
         started = time.perf_counter()
         try:
-            status, content = await poster.post(body)
+            status, content = await poster.post(request, body)
         except (*NO_ANSWER, httpx.HTTPError) as exc:
             tally.failures[type(exc).__name__] += 1
             await asyncio.sleep(0.05)  # do not spin on a dead server
             continue
-        tally.record(status, content, bodies.events, time.perf_counter() - started)
+        tally.record(status, content, request, time.perf_counter() - started)
 
 
-async def hammer(clients: list[Poster], bodies: Bodies, seconds: float) -> Tally:
+async def hammer(clients: list[Poster], requests: RequestPool, seconds: float) -> Tally:
+    """Every client sends until `seconds` have passed, then finishes the request it has in flight."""
     tally = Tally()
     deadline = time.monotonic() + seconds
     async with asyncio.TaskGroup() as group:
         for poster in clients:
-            group.create_task(client_loop(poster, bodies, deadline, tally))
+            group.create_task(client_loop(poster, requests, deadline, tally))
     return tally
 
 

@@ -140,10 +140,9 @@ async def _site_for_write_key(state: Any, key: str) -> Site:
 
 
 def _count_refusals(metrics: Metrics, checked: ingest.Checked) -> None:
+    # Drops are counted by the writer, from the segment's counters, once for every process's requests.
     for rejection in checked.rejected:
         metrics.rejected.inc(rejection.reason)
-    for reason, n in checked.dropped.items():
-        metrics.dropped.inc(reason, by=n)
 
 
 def _counters(checked: ingest.Checked) -> list[tuple[str, str, int]]:

@@ -39,6 +39,7 @@ log = logging.getLogger("footfall.workers")
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host", "content-length", "te", "upgrade"})
 RESTART_PAUSE_S = 1.0
+PARENT_CHECK_S = 0.5
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -76,7 +77,10 @@ class Edges:
 
     def _spawn(self) -> BaseProcess:
         process = self._context.Process(
-            target=run_edge, args=(self._settings, self._port, self._upstream), name="footfall-edge", daemon=True
+            target=run_edge,
+            args=(self._settings, self._port, self._upstream, os.getpid()),
+            name="footfall-edge",
+            daemon=True,
         )
         process.start()
         return process
@@ -103,15 +107,25 @@ class Edges:
                 process.join()
 
 
-def run_edge(settings: Settings, port: int, upstream: str) -> None:
+def run_edge(settings: Settings, port: int, upstream: str, main_pid: int) -> None:
     """An edge process's main: its own socket on the shared port, its own uvicorn."""
     sock = listening_socket(settings.host, port)
-    config = uvicorn.Config(edge_app(settings, upstream), access_log=False, log_level="warning", lifespan="on")
+    app = edge_app(settings, upstream, main_pid=main_pid)
+    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
     signal.signal(signal.SIGTERM, lambda signum, frame: None)  # see cli.cmd_serve: exit 0 after a clean stop
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def edge_app(settings: Settings, upstream: str) -> Starlette:
+async def _stop_with(main_pid: int) -> None:
+    """An edge without its main process must stop taking events: nothing would store them while it runs.
+    (What it acknowledged waits in its spool folder; the next main process stores it.)"""
+    while os.getppid() == main_pid:  # noqa: ASYNC110 — no event tells us; a cheap poll does
+        await asyncio.sleep(PARENT_CHECK_S)
+    log.error("the main footfall process %d is gone; this edge process stops", main_pid)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def edge_app(settings: Settings, upstream: str, *, main_pid: int) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = app.state
@@ -127,10 +141,12 @@ def edge_app(settings: Settings, upstream: str) -> Starlette:
         ):
             state.upstream = client
             refresher = asyncio.create_task(collector_app.refresh_sites(state.sites, settings.sites_refresh_s))
+            orphan_check = asyncio.create_task(_stop_with(main_pid))
             try:
                 yield
             finally:
                 refresher.cancel()
+                orphan_check.cancel()
 
     routes = [
         Route(collector_app.BATCH_PATH, collector_app.batch, methods=["POST"]),

@@ -580,3 +580,17 @@ def test_events_dropped_by_policy_count_as_accepted_and_are_counted_per_reason(c
         {"outcome": "dropped", "reason": "no_consent", "n": 1},
     ]
     wait_until(lambda: collector.store.query(query) == expected, what="the drop counters")
+    metrics = collector.http.get("/metrics").text
+    assert 'footfall_events_dropped_total{reason="bot"} 2\n' in metrics  # once, though two places see it
+    assert 'footfall_events_dropped_total{reason="no_consent"} 1\n' in metrics
+
+
+def test_the_same_batch_posted_twice_is_stored_once(collector: Collector) -> None:
+    body = collector.batch(*(event("track", name=f"n{i}") for i in range(5)))
+    assert collector.post(body).json() == {"accepted": 5, "rejected": []}
+    assert collector.post(body).json() == {"accepted": 5, "rejected": []}  # a retry after a lost answer
+    collector.stored(count=5)
+    query = "SELECT outcome, reason, sum(events) AS n FROM footfall.ingest_counters GROUP BY ALL ORDER BY ALL"
+    expected = [{"outcome": "accepted", "reason": "", "n": 5}, {"outcome": "dropped", "reason": "duplicate", "n": 5}]
+    wait_until(lambda: collector.store.query(query) == expected, what="the repeat counted as a duplicate")
+    assert len(collector.stored()) == 5

@@ -178,3 +178,34 @@ def test_several_workers_on_the_embedded_engine(tmp_path: Path) -> None:
         busy = [f for f in folders if any(int(p.stem) > 1 for p in f.glob("*.open"))]
         assert len(busy) >= 2
     assert served.process.returncode == 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_edge_processes_stop_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    with serving(tmp_path / "data", "--workers", "2") as served:
+        wait_until(lambda: _answers(f"{served.url}/readyz"), what="the workers to answer")
+        edges = [
+            pid for pid in _children(served.process.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
+        ]
+        assert edges, "no edge process found"
+        served.process.kill()
+        wait_until(lambda: not any(_alive(pid) for pid in edges), what="orphaned edges to stop")
