@@ -161,8 +161,8 @@ class Server(ThreadingHTTPServer):
     daemon_threads = False  # so server_close() waits for every handler thread
     block_on_close = True
 
-    def __init__(self, engine: Engine, user: str, password: str) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+    def __init__(self, engine: Engine, user: str, password: str, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
         self.engine, self.user, self.password = engine, user, password
         self.connections: set[socket.socket] = set()
         self.stopping = False
@@ -281,10 +281,10 @@ def _form(body: bytes, content_type: str) -> dict[str, str]:
 
 
 @contextmanager
-def clickhouse_http(path: Path, *, user: str = "default", password: str = "") -> Iterator[str]:
+def clickhouse_http(path: Path, *, user: str = "default", password: str = "", port: int = 0) -> Iterator[str]:
     """Serve ClickHouse's HTTP interface over an engine on `path`; yield `http://user:password@host:port/`."""
     engine = Engine(path)
-    server = Server(engine, user, password)
+    server = Server(engine, user, password, port)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -594,3 +594,37 @@ def test_the_same_batch_posted_twice_is_stored_once(collector: Collector) -> Non
     expected = [{"outcome": "accepted", "reason": "", "n": 5}, {"outcome": "dropped", "reason": "duplicate", "n": 5}]
     wait_until(lambda: collector.store.query(query) == expected, what="the repeat counted as a duplicate")
     assert len(collector.stored()) == 5
+
+
+def test_a_clickhouse_server_going_away_fills_the_spool_then_503_and_all_is_stored_when_back(
+    tmp_path: Path, settings: Settings
+) -> None:
+    shim = tmp_path / "shim"
+    first = clickhouse_http(shim)
+    url = first.__enter__()
+    store = ServerStore(url, database="footfall", connect_timeout_s=1)
+    migrate(store)
+    keys = Sites(store).add("shop", [])
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    small = settings.with_changes(clickhouse_url=url, max_spool_bytes=40_000)
+    acked: list[dict[str, Any]] = []
+    with serve(create_app(small, store=store, now_ms=lambda: NOW_MS)) as base, httpx.Client(timeout=30) as http:
+        first.__exit__(None, None, None)  # the server goes away while the collector runs
+        for _ in range(200):  # acknowledged into the spool until it is full
+            batch = [event("track", name="n", properties={"pad": "x" * 200}) for _ in range(10)]
+            response = http.post(f"{base}/v1/batch", json={"key": keys.write_key, "events": batch})
+            if response.status_code != 202:
+                break
+            acked.extend(batch)
+        assert (response.status_code, response.json()["error"]) == (503, "overloaded")
+        assert "retry-after" in response.headers
+        assert len(acked) >= 30
+        with clickhouse_http(shim, port=port):  # back, at the same address
+            wait_until(
+                lambda: (
+                    {e["id"] for e in read_events(base, keys.read_key, limit=10_000)["events"]}
+                    == {e["id"] for e in acked}
+                ),
+                what="every acknowledged event once the server is back",
+            )
+    store.close()
