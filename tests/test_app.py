@@ -605,6 +605,8 @@ def test_a_clickhouse_server_going_away_fills_the_spool_then_503_and_all_is_stor
     store = ServerStore(url, database="footfall", connect_timeout_s=1)
     migrate(store)
     keys = Sites(store).add("shop", [])
+    assert keys.read_key
+    read_key = keys.read_key
     port = int(url.rstrip("/").rsplit(":", 1)[1])
     small = settings.with_changes(clickhouse_url=url, max_spool_bytes=40_000)
     acked: list[dict[str, Any]] = []
@@ -622,8 +624,7 @@ def test_a_clickhouse_server_going_away_fills_the_spool_then_503_and_all_is_stor
         with clickhouse_http(shim, port=port):  # back, at the same address
             wait_until(
                 lambda: (
-                    {e["id"] for e in read_events(base, keys.read_key, limit=10_000)["events"]}
-                    == {e["id"] for e in acked}
+                    {e["id"] for e in read_events(base, read_key, limit=10_000)["events"]} == {e["id"] for e in acked}
                 ),
                 what="every acknowledged event once the server is back",
             )
