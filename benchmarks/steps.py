@@ -93,7 +93,11 @@ def make_traffic(enricher: Enricher, *, events: int, batch: int, seed: int, serv
         return [await arrive(enricher, b, v, received_ms) for b, v in zip(batches, visitors, strict=True)]
 
     arrivals = asyncio.run(all_arrivals())
-    missing = [a for a in arrivals if not a.geo.country or a.agent is None or a.agent.is_bot or not a.visitor_key]
+    missing = [
+        a
+        for a in arrivals
+        if not a.visitor.geo.country or a.visitor.agent is None or a.visitor.agent.is_bot or not a.visitor.key
+    ]
     if missing:
         raise RuntimeError(f"{len(missing)} arrivals lack geo, agent or visitor key (or are bots): {missing[0]}")
     return Traffic(bodies, visitors, batches, arrivals, received_ms)

@@ -62,6 +62,18 @@ def privacy_of(settings: SiteSettings) -> Privacy:
 
 
 @dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who sent an event, as far as footfall keeps it: a place, an agent, a key for the day."""
+
+    geo: Geo = UNKNOWN
+    agent: Agent | None = None  # None: no end user's agent is known (a server call that forwarded none)
+    key: str = ""
+
+
+NOBODY: Final = Visitor()
+
+
+@dataclass(frozen=True, slots=True)
 class Arrival:
     """What is shared by every event of one request."""
 
@@ -69,9 +81,20 @@ class Arrival:
     received_ms: int
     sent_ms: int | None
     context: wire.Context
-    geo: Geo = UNKNOWN
-    agent: Agent | None = None  # None: no end user's agent is known (a server call that forwarded none)
-    visitor_key: str = ""
+    visitor: Visitor = NOBODY
+    # A server call's events may name their own end user (event.context.ip / user_agent): this works
+    # such a visitor out (cached per request). None for a page's requests, whose visitor is the peer.
+    resolve: Callable[[str, str], Visitor] | None = None
+
+    def visitor_for(self, event: wire.AnyEvent) -> Visitor:
+        own = event.context
+        if self.resolve is None or own is None or (own.ip is None and own.user_agent is None):
+            return self.visitor
+        return self.resolve(own.ip or self.context.ip or "", own.user_agent or self.context.user_agent or "")
+
+    def consent_for(self, event: wire.AnyEvent) -> wire.Consent:
+        own = event.context
+        return own.consent if own is not None and own.consent is not None else self.context.consent
 
     @property
     def skew_ms(self) -> int:
@@ -116,15 +139,33 @@ class Enricher:
         context = batch.context
         ip = peer_ip if browser else (context.ip or "")
         agent_string = user_agent if browser else (context.user_agent or "")
-        salt = await self.salts.today(received_ms) if ip else None
+        salt = await self.salts.today(received_ms)  # cached: a look at the date
+        resolve = None
+        if not browser:
+            seen: dict[tuple[str, str], Visitor] = {}
+
+            def resolve(event_ip: str, event_agent: str) -> Visitor:
+                found = seen.get((event_ip, event_agent))
+                if found is None:
+                    found = seen[(event_ip, event_agent)] = self._visitor(site, salt, event_ip, event_agent)
+                return found
+
         return Arrival(
             site=site,
             received_ms=received_ms,
             sent_ms=None if batch.sent_at is None else epoch_ms(batch.sent_at),
             context=context,
+            visitor=self._visitor(site, salt, ip, agent_string),
+            resolve=resolve,
+        )
+
+    def _visitor(self, site: Site, salt: bytes | None, ip: str, agent_string: str) -> Visitor:
+        if not ip and not agent_string:
+            return NOBODY
+        return Visitor(
             geo=self.geoip.lookup(ip) if ip else UNKNOWN,
             agent=self.agents.parse(agent_string) if agent_string else None,
-            visitor_key=visitor_key(site_id=site.site_id, salt=salt, ip=ip, user_agent=agent_string) if salt else "",
+            key=visitor_key(site_id=site.site_id, salt=salt, ip=ip, user_agent=agent_string) if salt and ip else "",
         )
 
 
@@ -133,7 +174,7 @@ Step = Callable[[EventRow, wire.AnyEvent, Arrival], DropReason | None]
 
 def to_row(event: wire.AnyEvent, arrival: Arrival) -> EventRow:
     client_ms = epoch_ms(event.ts)
-    consent = arrival.context.consent
+    consent = arrival.consent_for(event)
     row = EventRow(
         site_id=arrival.site.site_id,
         event_id=str(event.id),
@@ -216,13 +257,13 @@ _COPY: Final[dict[type, Callable[[EventRow, wire.AnyEvent], None]]] = {
 
 def drop_no_consent(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
     """Heatmap events need the heatmaps tier, everything else the analytics tier."""
-    consent = arrival.context.consent
+    consent = arrival.consent_for(event)
     allowed = consent.heatmaps if row.type in HEATMAP_TYPES else consent.analytics
     return None if allowed else DropReason.NO_CONSENT
 
 
 def drop_bot(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
-    agent = arrival.agent
+    agent = arrival.visitor_for(event).agent
     return DropReason.BOT if agent is not None and agent.is_bot and not arrival.privacy.keep_bots else None
 
 
@@ -266,13 +307,14 @@ def put_referrer(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropR
 
 
 def put_visitor(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
-    """Place, agent and the day's visitor key, worked out once per request."""
-    geo, agent = arrival.geo, arrival.agent
+    """Place, agent and the day's visitor key, worked out once per request (or per end user named)."""
+    visitor = arrival.visitor_for(event)
+    geo, agent = visitor.geo, visitor.agent
     row.country, row.region, row.city = geo.country, geo.region, geo.city
     if agent is not None:
         row.browser, row.browser_version = agent.browser, agent.browser_version
         row.os, row.os_version, row.device, row.is_bot = agent.os, agent.os_version, agent.device, agent.is_bot
-    row.visitor_key = arrival.visitor_key
+    row.visitor_key = visitor.key
     return None
 
 

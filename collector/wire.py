@@ -51,6 +51,15 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     user_agent: Annotated[str, Meta(max_length=1024)] | None = None
 
 
+class EventContext(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-event overrides of the batch's context, for server-side senders whose batches mix end users:
+    their address and agent (server calls only, as in Context) and what each of them consented to."""
+
+    ip: Annotated[str, Meta(max_length=45)] | None = None
+    user_agent: Annotated[str, Meta(max_length=1024)] | None = None
+    consent: Consent | None = None
+
+
 class Batch(msgspec.Struct, frozen=True, kw_only=True):
     # Events stay raw here and are decoded one by one, so one bad event is reported by its index
     # instead of failing the batch.
@@ -79,6 +88,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     # How long the client held the event before sending the batch, by its monotonic clock: lets the
     # collector place the event in time even when the client's wall clock jumped (docs/protocol.md).
     age_ms: Annotated[int, Meta(ge=0, le=31 * 86_400_000)] | None = None
+    context: EventContext | None = None
 
 
 class Pageview(Event, frozen=True, tag="pageview"):

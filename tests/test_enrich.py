@@ -68,24 +68,24 @@ def test_a_browser_request_gets_place_device_and_visitor_key(enricher: Enricher)
 
 def test_visitor_keys_hold_within_a_day_and_change_across_days_and_sites(enricher: Enricher) -> None:
     b = batch(event("pageview", url="https://shop.example/"))
-    first = arrive(enricher, b).visitor_key
-    assert arrive(enricher, b, now_ms=NOW_MS + 3_600_000).visitor_key == first
-    assert arrive(enricher, b, now_ms=NOW_MS + 86_400_000).visitor_key not in ("", first)
+    first = arrive(enricher, b).visitor.key
+    assert arrive(enricher, b, now_ms=NOW_MS + 3_600_000).visitor.key == first
+    assert arrive(enricher, b, now_ms=NOW_MS + 86_400_000).visitor.key not in ("", first)
     other_site = Site(site_id=4, name="blog", allowed_origins=(), write_key="w2", read_key_sha256="r2")
-    assert arrive(enricher, b, site=other_site).visitor_key != first
-    assert arrive(enricher, b, peer_ip="216.160.83.56").visitor_key != first
+    assert arrive(enricher, b, site=other_site).visitor.key != first
+    assert arrive(enricher, b, peer_ip="216.160.83.56").visitor.key != first
 
 
 def test_salts_are_shared_through_the_store(store: ChdbStore, enricher: Enricher, tmp_path: Path) -> None:
     b = batch(event("pageview"))
-    key = arrive(enricher, b).visitor_key
+    key = arrive(enricher, b).visitor.key
     # Another collector (or an edge process reading the snapshot) gets the same salt, hence the same key.
     other = Enricher(geoip=GeoIP.open(None), agents=AgentParser(), salts=Salts(store=store, snapshot=None))
     edge = Enricher(
         geoip=GeoIP.open(None), agents=AgentParser(), salts=Salts(store=None, snapshot=tmp_path / "salts.json")
     )
-    assert arrive(other, b).visitor_key == key
-    assert arrive(edge, b).visitor_key == key
+    assert arrive(other, b).visitor.key == key
+    assert arrive(edge, b).visitor.key == key
     assert len(store.query("SELECT * FROM footfall.salts")) == 1
 
 
@@ -204,3 +204,33 @@ def test_client_address_behind_proxies(peer: str, forwarded: str | None, trusted
     from collector.settings import Settings
 
     assert ingest.client_ip(peer, forwarded, Settings(trusted_proxies=trusted).proxy_networks) == expected
+
+
+def test_a_server_batch_may_name_a_different_end_user_per_event(enricher: Enricher) -> None:
+    b = batch(
+        event("track", name="a", context={"ip": LONDON, "user_agent": IPHONE}),
+        event(
+            "track", name="b", context={"ip": "216.160.83.56", "user_agent": CHROME, "consent": {"marketing": False}}
+        ),
+        event("track", name="c", context={"user_agent": GOOGLEBOT}),
+        event("click", x=1, y=1, context={"consent": {"heatmaps": False}}),
+        event("track", name="d"),
+        ip="91.198.174.10",
+    )
+    a, b_row, c, click, d = rows(b, arrive(enricher, b, browser=False))
+    assert isinstance(a, EventRow)
+    assert isinstance(b_row, EventRow)
+    assert isinstance(d, EventRow)
+    assert (a.country, a.device) == ("GB", "mobile")
+    assert (b_row.country, b_row.browser, b_row.consent_marketing) == ("US", "Chrome", False)
+    assert a.visitor_key != b_row.visitor_key
+    assert c == DropReason.BOT
+    assert click == DropReason.NO_CONSENT
+    assert (d.country, d.browser) == ("NL", "")  # the batch's context: an address, no agent
+
+
+def test_a_page_cannot_name_another_visitor_per_event(enricher: Enricher) -> None:
+    b = batch(event("pageview", context={"ip": "216.160.83.56", "user_agent": GOOGLEBOT}))
+    (row,) = rows(b, arrive(enricher, b))
+    assert isinstance(row, EventRow)
+    assert (row.country, row.is_bot) == ("GB", False)  # the peer and its User-Agent header
