@@ -88,7 +88,7 @@ async def batch(request: Request) -> Response:
         hour=received_ms // 3_600_000 * 3600,
         rows=encode(checked.rows) if checked.rows else b"",
         ids=[row.event_id for row in checked.rows],
-        counters=_counters(checked),
+        counters=_counters(checked, decoded.context.sdk_dropped),
     )
     # 202 only once the rows are on disk; with nothing to store the counts need not wait.
     crash_point("ingest.before_append")
@@ -145,8 +145,10 @@ def _count_refusals(metrics: Metrics, checked: ingest.Checked) -> None:
         metrics.rejected.inc(rejection.reason)
 
 
-def _counters(checked: ingest.Checked) -> list[tuple[str, str, int]]:
+def _counters(checked: ingest.Checked, sdk_dropped: dict[str, int]) -> list[tuple[str, str, int]]:
     counts: Counter[tuple[str, str]] = Counter()
+    for reason, n in sdk_dropped.items():
+        counts[("dropped_by_sdk", reason)] += n
     if checked.rows:
         counts[("accepted", "")] = len(checked.rows)
     for rejection in checked.rejected:

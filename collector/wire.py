@@ -49,6 +49,11 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     # Browser requests are read from the connection instead, so a page cannot pose as someone else.
     ip: Annotated[str, Meta(max_length=45)] | None = None
     user_agent: Annotated[str, Meta(max_length=1024)] | None = None
+    # Events the SDK had to drop before sending (queue full, no consent, ...), reported in-band so a
+    # site owner sees them beside the collector's own counts.
+    sdk_dropped: Annotated[
+        dict[Annotated[str, Meta(max_length=64)], Annotated[int, Meta(ge=0)]], Meta(max_length=32)
+    ] = {}
 
 
 class EventContext(msgspec.Struct, frozen=True, kw_only=True):

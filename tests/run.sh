@@ -10,11 +10,11 @@ PYTHON="${PYTHON:-python3}"
     exit 2
 }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' -e ./server-sdk-python
 
 echo "== ruff"
-.venv/bin/ruff check collector tests benchmarks
-.venv/bin/ruff format --check collector tests benchmarks
+.venv/bin/ruff check collector tests benchmarks server-sdk-python
+.venv/bin/ruff format --check collector tests benchmarks server-sdk-python
 echo "== mypy --strict"
 .venv/bin/mypy
 echo "== pytest"
