@@ -8,6 +8,8 @@ import socket
 import struct
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,9 +25,10 @@ def always_ok(number: int) -> tuple[str, int, dict[str, str]]:
 class Sink(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, upstream: str | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.plan = plan
+        self.upstream = upstream  # a real collector: 202s are its answers; "lose_answer" forwards, then cuts
         self.lock = threading.Lock()
         self.requests = 0
         self.bodies: list[dict[str, Any]] = []
@@ -51,6 +54,14 @@ class _Handler(BaseHTTPRequestHandler):
             number = self.server.requests
             self.server.requests += 1
         action, status, headers = self.server.plan(number)
+        if self.server.upstream and action in ("answer", "lose_answer") and status == 202:
+            status, out = self._forward(body)
+            if action == "lose_answer":  # the collector has the batch; the client never hears so
+                action = "reset"
+            else:
+                head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(out)}\r\n\r\n"
+                self.wfile.write(head.encode() + out)
+                return
         if action == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
@@ -71,13 +82,23 @@ class _Handler(BaseHTTPRequestHandler):
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.wfile.write(head.encode() + b"\r\n" + out)
 
+    def _forward(self, body: bytes) -> tuple[int, bytes]:
+        assert self.server.upstream
+        headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "content-encoding")}
+        request = urllib.request.Request(f"{self.server.upstream}/v1/batch", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return int(answer.status), bytes(answer.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 @contextmanager
-def sink(plan: Plan = always_ok) -> Iterator[Sink]:
-    server = Sink(plan)
+def sink(plan: Plan = always_ok, upstream: str | None = None) -> Iterator[Sink]:
+    server = Sink(plan, upstream)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

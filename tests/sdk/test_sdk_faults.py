@@ -4,6 +4,7 @@ import time
 
 import footfall
 from faultserver import failing_for, sink
+from support import Collector
 
 FAST = footfall.Retry(base_s=0.02, cap_s=0.2, budget_s=60, timeout_s=1.0)
 
@@ -82,3 +83,28 @@ def test_rejected_events_are_counted_not_retried() -> None:
         c.shutdown(timeout=10)
         assert c.stats().dropped == {"rejected_by_collector": 10}
         assert server.requests == 1
+
+
+def test_lost_answers_hangs_and_503s_in_front_of_the_real_collector_store_each_event_once(
+    collector: Collector,
+) -> None:
+    script = ["lose_answer", "reset", "503", "lose_answer", "hang", "lose_answer"]
+
+    def plan(number: int) -> tuple[str, int, dict[str, str]]:
+        step = script[number] if number < len(script) else "answer"
+        return (step, 503, {}) if step == "503" else (step, 202, {})
+
+    with sink(plan, upstream=collector.url) as proxy:
+        c = footfall.Client(
+            collector.site.write_key,
+            host=proxy.url,
+            retry=FAST,
+            batching=footfall.Batching(max_events=25, interval_s=0.05),
+        )
+        sent = 200
+        send(c, sent)
+        result = c.shutdown(timeout=60)
+        assert (result.pending, result.dropped) == (0, 0)
+    rows = collector.stored(count=sent)
+    assert len(rows) == sent
+    assert len({r["event_id"] for r in rows}) == sent  # no FINAL: a second copy would show here
