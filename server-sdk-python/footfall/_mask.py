@@ -1,5 +1,11 @@
-"""Masking that runs before an event is serialised (on the sender thread): denied keys, redaction,
-salted hashes. Regular expressions are compiled on first use, not at import."""
+"""Masking before an event leaves the process (on the sender thread).
+
+Two passes, each as cheap as it can be: a structural one over properties/traits (denied keys dropped at
+any depth, allow-list, salted hashes of chosen keys) that only descends into containers; then the
+redaction of e-mails, card numbers and phone numbers over the event's serialised JSON in a few
+regex passes at C speed, instead of a Python call per string. Replacements keep the JSON valid: a card
+number stored as a bare JSON number becomes the string "[card]". Nothing is compiled at import.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+_NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
+
+
 class Masker:
     def __init__(self, masking: Masking) -> None:
         self._deny = frozenset(k.lower() for k in masking.deny_keys)
@@ -19,28 +28,28 @@ class Masker:
         self._salt = masking.hash_salt.encode()
         self._redact = masking.redact
         self._extra = tuple(masking.extra_patterns)
-        self._patterns: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
+        self._structural = bool(self._deny or self._allow is not None or self._hash)
+        self._patterns: tuple[re.Pattern[bytes], ...] | None = None
+
+    # -- structure -------------------------------------------------------------------------------
 
     def mask(self, props: dict[str, Any]) -> dict[str, Any]:
+        if not self._structural:
+            return props
         if self._allow is not None:
             props = {k: v for k, v in props.items() if k in self._allow}
         masked: dict[str, Any] = self._walk(props, 0)
         return masked
 
     def _walk(self, value: Any, depth: int) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
         if depth > 10:
             return value
         if isinstance(value, dict):
             out = {}
-            deny, hashed = self._deny, self._hash
             for key, item in value.items():
-                if deny and str(key).lower() in deny:
+                if self._deny and str(key).lower() in self._deny:
                     continue
-                if type(item) is str:  # the common case, without a call
-                    out[key] = self.text(item) if self._worth_a_look(item) else item
-                elif hashed and key in hashed and item is not None:
+                if self._hash and key in self._hash and item is not None:
                     import hashlib
 
                     out[key] = hashlib.sha256(self._salt + str(item).encode()).hexdigest()
@@ -48,59 +57,59 @@ class Masker:
                     out[key] = self._walk(item, depth + 1)
                 else:
                     out[key] = item
-            for key in hashed & out.keys():
-                if type(out[key]) is str and key in value:
-                    import hashlib
-
-                    out[key] = hashlib.sha256(self._salt + str(value[key]).encode()).hexdigest()
             return out
         if isinstance(value, (list, tuple)):
-            return [self._walk(item, depth + 1) for item in value]
+            return [self._walk(item, depth + 1) if isinstance(item, (dict, list, tuple)) else item for item in value]
         return value
 
-    def _worth_a_look(self, text: str) -> bool:
-        """An e-mail needs an @, a phone 9+ characters with a +, a card 13+ characters: most values have none."""
-        if self._extra:
-            return True
-        return self._redact and ("@" in text or (len(text) >= 9 and ("+" in text or len(text) >= 13)))
+    # -- text ------------------------------------------------------------------------------------
 
-    def text(self, text: str) -> str:
+    def redact(self, data: bytes) -> bytes:
+        """E-mails, card numbers and phone numbers out of serialised properties; each pattern runs only
+        if a C-speed look says it may match (an "@"; 13 digits for a card; a "+" for a phone)."""
         if self._redact:
-            email, card, phone, digit = self._compiled()
-            if "@" in text:
-                text = email.sub("[email]", text)
-            if digit.search(text):
-                text = card.sub(_card, text)
-                if "+" in text:
-                    text = phone.sub("[phone]", text)
-        for pattern in self._extra:
-            text = pattern.sub("[redacted]", text)
-        return text
+            email, card_text, card_number, phone = self._compiled()
+            if b"@" in data:
+                data = email.sub(b"[email]", data)
+            if len(data.translate(None, _NOT_DIGITS)) >= 13:
+                data = card_number.sub(_card_number, data)
+                data = card_text.sub(_card_text, data)
+            if b"+" in data:
+                data = phone.sub(b"[phone]", data)
+        if self._extra:
+            text = data.decode()
+            for pattern in self._extra:
+                text = pattern.sub("[redacted]", text)
+            data = text.encode()
+        return data
 
-    def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    def _compiled(self) -> tuple[re.Pattern[bytes], ...]:
         if self._patterns is None:
             import re
 
             self._patterns = (
-                re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
-                re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),
-                re.compile(r"\+\d[\d ().-]{7,18}\d"),
-                re.compile(r"\d"),
+                re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
+                re.compile(rb"(?<![\d.])\d[\d -]{11,30}\d(?![\d.])"),  # one class, no nested repeat
+                re.compile(rb"(?<=[:,\[])-?\d{13,19}(?=[,\]}])"),  # a bare JSON number
+                re.compile(rb"\+\d[\d ().-]{7,18}\d"),
             )
         return self._patterns
 
 
-def _card(match: re.Match[str]) -> str:
-    digits = "".join(c for c in match.group() if c.isdigit())
-    return "[card]" if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()
+def _card_text(match: re.Match[bytes]) -> bytes:
+    return b"[card]" if _is_card(match.group()) else match.group()
 
 
-def _luhn(digits: str) -> bool:
+def _card_number(match: re.Match[bytes]) -> bytes:
+    return b'"[card]"' if _is_card(match.group()) else match.group()
+
+
+def _is_card(found: bytes) -> bool:
+    digits = [c - 48 for c in found if 48 <= c <= 57]
+    if not 13 <= len(digits) <= 19:
+        return False
     total, odd = 0, False
-    for char in reversed(digits):
-        n = ord(char) - 48
-        if odd:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
+    for digit in reversed(digits):
+        total += (digit * 2 - 9 if digit > 4 else digit * 2) if odd else digit
         odd = not odd
     return total % 10 == 0

@@ -258,14 +258,20 @@ class Pipeline:
                 self.drop("before_send", 1)
                 return None
             event = result
+        return self._serialise(event)
+
+    def _serialise(self, event: dict[str, Any]) -> bytes:
+        """One JSON text per event. Properties and traits are serialised and redacted on their own (the
+        id and timestamp need no regex), then spliced in; too large, they give way to a marker."""
         encode = encoder()[0]
-        data = encode(event)
-        if len(data) > MAX_EVENT_BYTES:
-            for key in ("properties", "traits"):
-                if key in event:
-                    event[key] = {"$truncated_bytes": len(data)}
-            data = encode(event)
+        parts = {key: self.masker.redact(encode(event.pop(key))) for key in ("properties", "traits") if key in event}
+        size = sum(len(p) for p in parts.values())
+        if size > MAX_EVENT_BYTES:
+            parts = {key: b'{"$truncated_bytes":%d}' % size for key in parts}
             self.drop("truncated", 1)  # counted, but the event itself still goes
+        data = encode(event)
+        if parts:
+            data = data[:-1] + b"".join(b',"%s":%s' % (key.encode(), part) for key, part in parts.items()) + b"}"
         return data
 
     def _deliver(self, events: list[bytes], transport: Transport) -> None:

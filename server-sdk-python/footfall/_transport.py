@@ -55,7 +55,7 @@ class Transport:
     def post(self, body: bytes, *, compress: bool) -> Answer:
         headers = {"Content-Type": "application/json", "User-Agent": self._user_agent}
         if compress:
-            body = gzip.compress(body, compresslevel=5)
+            body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         for attempt in (1, 2):  # a kept-alive connection the server closed meanwhile: one fresh try
             try:
