@@ -69,8 +69,11 @@ def _plain(obj: Any, depth: int) -> Any:
 def _make_encoder() -> tuple[Callable[[Any], bytes], str]:
     import json
 
+    # One encoder, made once: json.dumps with options builds a new one on every call.
+    to_text = json.JSONEncoder(default=_default, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
     def with_json(obj: Any) -> bytes:
-        return json.dumps(obj, default=_default, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return to_text(obj).encode()
 
     fast: Callable[[Any], bytes] = with_json
     name = "json"

@@ -17,9 +17,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-_NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
-
-
 class Masker:
     def __init__(self, masking: Masking) -> None:
         self._deny = frozenset(k.lower() for k in masking.deny_keys)
@@ -45,6 +42,8 @@ class Masker:
         if depth > 10:
             return value
         if isinstance(value, dict):
+            if not self._touches(value):
+                return value  # nothing to drop or hash here or below: no copy
             out = {}
             for key, item in value.items():
                 if self._deny and str(key).lower() in self._deny:
@@ -62,16 +61,26 @@ class Masker:
             return [self._walk(item, depth + 1) if isinstance(item, (dict, list, tuple)) else item for item in value]
         return value
 
+    def _touches(self, value: dict[Any, Any]) -> bool:
+        for key, item in value.items():
+            if (self._deny and str(key).lower() in self._deny) or (self._hash and key in self._hash):
+                return True
+            if isinstance(item, dict) and self._touches(item):
+                return True
+            if isinstance(item, (list, tuple)) and any(isinstance(i, dict) and self._touches(i) for i in item):
+                return True
+        return False
+
     # -- text ------------------------------------------------------------------------------------
 
     def redact(self, data: bytes) -> bytes:
         """E-mails, card numbers and phone numbers out of serialised properties; each pattern runs only
         if a C-speed look says it may match (an "@"; 13 digits for a card; a "+" for a phone)."""
         if self._redact:
-            email, card_text, card_number, phone = self._compiled()
+            email, card_text, card_number, phone, run = self._compiled()
             if b"@" in data:
                 data = email.sub(b"[email]", data)
-            if len(data.translate(None, _NOT_DIGITS)) >= 13:
+            if run.search(data):  # 13 digits in a row (with spaces or dashes): a card may be there
                 data = card_number.sub(_card_number, data)
                 data = card_text.sub(_card_text, data)
             if b"+" in data:
@@ -92,6 +101,7 @@ class Masker:
                 re.compile(rb"(?<![\d.])\d[\d -]{11,30}\d(?![\d.])"),  # one class, no nested repeat
                 re.compile(rb"(?<=[:,\[])-?\d{13,19}(?=[,\]}])"),  # a bare JSON number
                 re.compile(rb"\+\d[\d ().-]{7,18}\d"),
+                re.compile(rb"\d[\d -]{11}\d"),
             )
         return self._patterns
 

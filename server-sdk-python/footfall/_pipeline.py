@@ -71,6 +71,7 @@ class Pipeline:
         self.stats = Stats()
         self.unreported_drops: dict[str, int] = {}
         self.avg_event_bytes = 400.0
+        self.capacity = max(self.batching.max_events, int(self.queue_limit.max_bytes / self.avg_event_bytes))
         self.in_flight = 0  # batches being sent
         self.in_flight_events = 0
         self.flushing = 0
@@ -101,9 +102,10 @@ class Pipeline:
 
     # -- the caller's side --------------------------------------------------------------------------
 
-    @property
-    def capacity(self) -> int:
-        return max(self.batching.max_events, int(self.queue_limit.max_bytes / self.avg_event_bytes))
+    def _measure(self, events: int, total_bytes: int) -> None:
+        """Learn the average event size from what was sent; the queue's capacity in events follows."""
+        self.avg_event_bytes = 0.9 * self.avg_event_bytes + 0.1 * (total_bytes / events)
+        self.capacity = max(self.batching.max_events, int(self.queue_limit.max_bytes / self.avg_event_bytes))
 
     def put(self, event: dict[str, Any]) -> bool:
         events = self.events
@@ -213,7 +215,9 @@ class Pipeline:
                         or self.flushing
                         or self.stopping
                     ):
-                        n = min(len(events), self.batching.max_events)
+                        # A backlog goes out in bigger batches (the collector takes up to 1,000 events).
+                        most = self.batching.max_events if len(events) < 4 * self.batching.max_events else 1000
+                        n = min(len(events), most)
                         batch = [events.popleft() for _ in range(n)]
                         self.in_flight += 1
                         self.in_flight_events += n
@@ -230,8 +234,7 @@ class Pipeline:
         encoded = [e for e in (self._finish(event, clock) for event in batch) if e is not None]
         if not encoded:
             return
-        total = sum(len(e) for e in encoded)
-        self.avg_event_bytes = 0.9 * self.avg_event_bytes + 0.1 * (total / len(encoded))
+        self._measure(len(encoded), sum(len(e) for e in encoded))
         for chunk in _chunks(encoded, self.batching.max_bytes - 1024):
             self._deliver(chunk, transport)
 
