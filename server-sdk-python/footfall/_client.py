@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 import time
@@ -18,9 +19,10 @@ from footfall._runtime import threads_unavailable
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, TypeVar, Union
+    from typing import Any, Callable, TypeVar, Union
 
     R = TypeVar("R")
+    V = TypeVar("V", bound=Callable[..., None])
     ConsentLike = Union[Consent, Mapping[str, bool], None]
 
 HEATMAP_TYPES = frozenset({"click", "rageclick", "deadclick", "move", "scroll"})
@@ -37,6 +39,20 @@ class FlushResult(_Value):
         self.sent = sent
         self.pending = pending
         self.dropped = dropped
+
+
+def _guarded(verb: V) -> V:
+    """A verb never raises into the application (unless the client is strict): a bug or bad input is
+    counted, told to on_error and logged at most once a minute."""
+
+    @functools.wraps(verb)
+    def call(self: Client, *args: Any, **kwargs: Any) -> None:
+        try:
+            verb(self, *args, **kwargs)
+        except Exception as exc:
+            self._failed(exc, None)
+
+    return call  # type: ignore[return-value]
 
 
 class FootfallError(Exception):
@@ -104,6 +120,7 @@ class Client:
 
     # -- the verbs ------------------------------------------------------------------------------------
 
+    @_guarded
     def track(
         self,
         event: str,
@@ -125,6 +142,7 @@ class Client:
             consent,
         )
 
+    @_guarded
     def identify(
         self,
         user_id: str,
@@ -139,6 +157,7 @@ class Client:
             "identify", {"traits": dict(traits) if traits else {}}, user_id, anonymous_id, timestamp, context, consent
         )
 
+    @_guarded
     def page(
         self,
         name: str | None = None,
@@ -159,6 +178,7 @@ class Client:
                 fields[key] = value
         self._enqueue("pageview", fields, user_id, anonymous_id, timestamp, context, consent)
 
+    @_guarded
     def group(
         self,
         group_id: str,
@@ -180,6 +200,7 @@ class Client:
             consent,
         )
 
+    @_guarded
     def alias(
         self,
         user_id: str,

@@ -1,6 +1,11 @@
 """Sync mode, the disk spool, the host recipes, and drops reported to the collector."""
 
+import subprocess
+import sys
+import types
+
 import footfall
+import pytest
 from faultserver import failing_for, sink
 from footfall.integrations import flush_after, gunicorn_worker_exit
 from support import Collector, wait_until
@@ -63,3 +68,47 @@ def test_drops_in_the_sdk_reach_the_sites_counters(collector: Collector) -> None
         {"outcome": "dropped_by_sdk", "reason": "no_consent", "n": 1},
     ]
     wait_until(lambda: collector.store.query(query) == expected, what="the SDK's drop in the counters")
+
+
+def test_an_oversize_event_is_trimmed_and_counted_not_raised() -> None:
+    with sink() as server:
+        client = footfall.Client("ffw_test", host=server.url)
+        client.track("big", {"blob": "x" * 40_000})
+        client.shutdown(timeout=10)
+        (event,) = server.bodies[0]["events"]
+        assert event["properties"] == {"$truncated_bytes": 40_011}
+        assert client.stats().dropped == {"truncated": 1}
+
+
+def test_calls_never_raise_into_the_app_unless_strict() -> None:
+    errors: list[BaseException] = []
+    quiet = footfall.Client("ffw_test", send=False, callbacks=footfall.Callbacks(on_error=errors.append))
+    quiet.track("e", ["not", "a", "mapping"])  # type: ignore[arg-type]
+    assert len(errors) == 1
+    strict = footfall.Client("ffw_test", send=False, strict=True)
+    with pytest.raises(footfall.FootfallError):
+        strict.track("e", ["not", "a", "mapping"])  # type: ignore[arg-type]
+
+
+def test_a_uwsgi_without_threads_is_detected_and_said(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "uwsgi", types.SimpleNamespace(opt={}))
+    with sink() as server:
+        client = footfall.Client("ffw_test", host=server.url)
+        client.track("e")
+        assert client.stats().mode == "sync"
+        assert len(server.ids) == 1
+        client.shutdown(timeout=5)
+    assert "uWSGI runs without --enable-threads" in caplog.text
+
+
+def test_events_still_queued_at_exit_are_sent(tmp_path: object) -> None:
+    with sink() as server:
+        code = (
+            "import footfall\n"
+            f"c = footfall.Client('ffw_test', host='{server.url}', batching=footfall.Batching(interval_s=60))\n"
+            "for i in range(25): c.track('e', {'i': i})\n"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+        assert len(server.unique()) == 25
