@@ -126,14 +126,19 @@ async def batch_preflight(request: Request) -> Response:
     )
 
 
-async def _site_for_write_key(state: Any, key: str) -> Site:
+async def _find_site(state: Any, key: str) -> Site | None:
     sites: Sites = state.sites
     site = sites.by_write_key(key)
     if site is None and sites.reload_due_after_miss():
         # A site just added by another process: look again, at most once a second.
-        with contextlib.suppress(StoreError):
+        with contextlib.suppress(StoreError, OSError):
             await asyncio.to_thread(sites.load)
         site = sites.by_write_key(key)
+    return site
+
+
+async def _site_for_write_key(state: Any, key: str) -> Site:
+    site = await _find_site(state, key)
     if site is None:
         raise ApiError(401, "unknown_key", "no site has this write key; `footfall site list` shows the keys")
     return site
@@ -164,7 +169,7 @@ async def schema(request: Request) -> Response:
 
 async def script(request: Request) -> Response:
     key = request.path_params["key"]
-    site = request.app.state.sites.by_write_key(key)
+    site = await _find_site(request.app.state, key)
     if site is None:
         return Response(b"/* footfall: no site has this key */\n", status_code=404, media_type="text/javascript")
     endpoint = str(request.base_url).rstrip("/") + BATCH_PATH

@@ -5,6 +5,7 @@ import hashlib
 from dataclasses import dataclass
 
 import jinja2
+import rjsmin
 
 from collector._resources import resource_dir
 
@@ -29,7 +30,8 @@ class Script:
 
 @functools.lru_cache(maxsize=1024)
 def render(write_key: str, endpoint: str) -> Script:
-    body = _template().render(write_key=write_key, endpoint=endpoint, version=SNIPPET_VERSION).encode()
+    source = _template().render(write_key=write_key, endpoint=endpoint, version=SNIPPET_VERSION)
+    body = rjsmin.jsmin(source).encode()  # comments and whitespace out: what is served is what is measured
     return Script(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
 

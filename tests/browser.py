@@ -1,0 +1,73 @@
+"""Debian's chromium driven by Playwright, and pages served from another loopback origin."""
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from support import CHROME
+
+# Without the background-networking flags chromium keeps trying to reach the internet (shared/TESTING.md).
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("FOOTFALL_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed (tests/run.sh installs Debian's package)")
+        pytest.skip("chromium is not installed; ./tests/run.sh installs it")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser: Browser, **options: Any) -> Page:
+    """A page that looks like a person's Chrome: HeadlessChrome in the user agent is a bot, and dropped."""
+    page: Page = browser.new_page(user_agent=CHROME, **options)
+    return page
+
+
+class _Pages(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        html = self.server.pages.get(self.path.split("?")[0])  # type: ignore[attr-defined]
+        body = (html or "not found").encode()
+        self.send_response(200 if html is not None else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def site(pages: dict[str, str]) -> Iterator[str]:
+    """Serve `pages` (path -> HTML) on http://127.0.0.1:<port>, an origin the default site allows."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    server.pages = pages  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
