@@ -256,37 +256,35 @@ class Client:
         context: Mapping[str, Any] | None,
         consent: ConsentLike,
     ) -> None:
-        try:
-            if self._closed:
-                self._pipeline.drop("shutdown", 1)
-                return
-            granted = self._consent if consent is None else _consent(consent, self._consent)
-            if not (granted.heatmaps if kind in HEATMAP_TYPES else granted.analytics):
-                self._pipeline.drop("no_consent", 1)  # never serialised, never sent
-                return
-            event["type"] = kind
-            if user_id is not None:
-                event["user_id"] = str(user_id)
-            if anonymous_id is not None:
-                event["anonymous_id"] = str(anonymous_id)
-            event["_t"] = time.time()
-            event["_m"] = time.monotonic()
-            event["_r"] = random_bits()
-            if timestamp is not None:
-                event["_ts"] = timestamp
-            own = _event_context(context, consent, granted)
-            if own:
-                event["context"] = own
-            if not self.send:
-                return
-            pipeline = self._pipeline
-            if pipeline.started_pid != os.getpid():
-                pipeline.start(os.getpid())
-            pipeline.put(event)
-            if self._sync:
-                pipeline.flush(pipeline.retry.timeout_s)
-        except Exception as exc:
-            self._failed(exc, None)
+        # Runs inside a verb, whose _guarded wrapper turns any exception into a counted error.
+        if self._closed:
+            self._pipeline.drop("shutdown", 1)
+            return
+        granted = self._consent if consent is None else _consent(consent, self._consent)
+        if not (granted.heatmaps if kind in HEATMAP_TYPES else granted.analytics):
+            self._pipeline.drop("no_consent", 1)  # never serialised, never sent
+            return
+        event["type"] = kind
+        if user_id is not None:
+            event["user_id"] = str(user_id)
+        if anonymous_id is not None:
+            event["anonymous_id"] = str(anonymous_id)
+        event["_t"] = time.time()
+        event["_m"] = time.monotonic()
+        event["_r"] = random_bits()
+        if timestamp is not None:
+            event["_ts"] = timestamp
+        own = _event_context(context, consent, granted)
+        if own:
+            event["context"] = own
+        if not self.send:
+            return
+        pipeline = self._pipeline
+        if pipeline.started_pid != os.getpid():
+            pipeline.start(os.getpid())
+        pipeline.put(event)
+        if self._sync:
+            pipeline.flush(pipeline.retry.timeout_s)
 
     def _failed(self, exc: BaseException, result: R) -> R:
         if self.strict:
