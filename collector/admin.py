@@ -27,6 +27,10 @@ class RotateKey(msgspec.Struct, frozen=True):
     which: Literal["read", "write"] = "read"
 
 
+class Configure(msgspec.Struct, frozen=True):
+    changes: dict[str, Any]
+
+
 class SetOrigins(msgspec.Struct, frozen=True):
     add: list[str] = []
     remove: list[str] = []
@@ -40,6 +44,7 @@ def site_view(site: Site) -> dict[str, Any]:
         "write_key": site.write_key,
         "allowed_origins": list(site.allowed_origins),
         "retention_days": site.settings.retention_days,
+        "settings": msgspec.to_builtins(site.settings),
     }
 
 
@@ -100,10 +105,18 @@ async def set_origins(request: Request) -> Response:
     return _json(site_view(site))
 
 
+async def configure(request: Request) -> Response:
+    sites = _authorise(request)
+    body: Configure = await _body(request, Configure)
+    site = await _run(sites.configure, request.path_params["name"], body.changes)
+    return _json(site_view(site))
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/admin/v1/sites", list_sites, methods=["GET"]),
         Route("/admin/v1/sites", add_site, methods=["POST"]),
         Route("/admin/v1/sites/{name}/rotate-key", rotate_key, methods=["POST"]),
         Route("/admin/v1/sites/{name}/origins", set_origins, methods=["POST"]),
+        Route("/admin/v1/sites/{name}/settings", configure, methods=["POST"]),
     ]

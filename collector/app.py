@@ -172,12 +172,20 @@ async def script(request: Request) -> Response:
     site = await _find_site(request.app.state, key)
     if site is None:
         return Response(b"/* footfall: no site has this key */\n", status_code=404, media_type="text/javascript")
-    endpoint = str(request.base_url).rstrip("/") + BATCH_PATH
-    rendered = snippet.render(site.write_key, endpoint)
-    headers = {"ETag": rendered.etag, "Cache-Control": "public, max-age=300"}
+    settings = site.settings.snippet
+    rendered = snippet.render(site.write_key, snippet.endpoint_for(settings, str(request.base_url)), settings)
+    # Short max-age: a change of settings or key reaches pages within 5 minutes; the ETag makes the
+    # revalidation a 304. Bodies are compressed once per site, when rendered.
+    headers = {"ETag": rendered.etag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == rendered.etag:
         return Response(status_code=304, headers=headers)
-    return Response(rendered.body, media_type="text/javascript", headers=headers)
+    accepted = {part.split(";")[0].strip() for part in request.headers.get("accept-encoding", "").split(",")}
+    body = rendered.body
+    if "br" in accepted:
+        body, headers["Content-Encoding"] = rendered.brotli, "br"
+    elif "gzip" in accepted:
+        body, headers["Content-Encoding"] = rendered.gzip, "gzip"
+    return Response(body, media_type="text/javascript", headers=headers)
 
 
 # -- read API -----------------------------------------------------------------------------------

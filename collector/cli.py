@@ -19,7 +19,7 @@ import msgspec
 from collector import __version__, migrate, snippet
 from collector.admin import site_view
 from collector.datadir import DataDir
-from collector.errors import ConfigError, DataDirLocked, FootfallError, SiteNotFound
+from collector.errors import ConfigError, DataDirLocked, FootfallError, SiteError, SiteNotFound
 from collector.geo import GeoIP
 from collector.settings import Settings, env_name, from_env
 from collector.sites import DEFAULT_ORIGINS, Sites
@@ -151,12 +151,33 @@ def cmd_site_origins(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_site_configure(args: argparse.Namespace, settings: Settings) -> int:
+    changes: dict[str, Any] = {}
+    for pair in args.changes:
+        name, equals, text = pair.partition("=")
+        if not equals or not name:
+            raise SiteError(f"{pair!r}: write NAME=VALUE, e.g. snippet.consent=opt-in")
+        try:
+            changes[name] = json.loads(text)  # true, 30, null, ["a", "b"]
+        except ValueError:
+            changes[name] = text  # a plain word: opt-in, /collect, .card,.account
+    with _sites(settings) as sites:
+        site = sites.configure(args.name, changes) if changes else _one(sites, args.name)
+    print(json.dumps(site["settings"], indent=2))
+    return 0
+
+
+def _one(sites: "SiteCommands", name: str) -> dict[str, Any]:
+    match = [s for s in sites.listing() if s["site"] == name]
+    if not match:
+        raise SiteNotFound(f"no site named {name!r}")
+    return match[0]
+
+
 def cmd_snippet(args: argparse.Namespace, settings: Settings) -> int:
     with _sites(settings) as sites:
-        match = [s for s in sites.listing() if s["site"] == args.name]
-    if not match:
-        raise SiteNotFound(f"no site named {args.name!r}")
-    print(snippet.tag(settings.base_url, match[0]["write_key"]))
+        site = _one(sites, args.name)
+    print(snippet.tag(settings.base_url, site["write_key"]))
     return 0
 
 
@@ -168,6 +189,7 @@ class SiteCommands(Protocol):
     def add(self, name: str, origins: list[str], retention_days: int | None) -> dict[str, Any]: ...
     def rotate(self, name: str, which: str) -> dict[str, Any]: ...
     def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]: ...
+    def configure(self, name: str, changes: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class LocalSites:
@@ -188,6 +210,9 @@ class LocalSites:
 
     def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]:
         return site_view(self.sites.set_origins(name, add=add, remove=remove))
+
+    def configure(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return site_view(self.sites.configure(name, changes))
 
 
 class RemoteSites:
@@ -212,6 +237,10 @@ class RemoteSites:
 
     def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]:
         site: dict[str, Any] = self._call("POST", f"/admin/v1/sites/{name}/origins", {"add": add, "remove": remove})
+        return site
+
+    def configure(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        site: dict[str, Any] = self._call("POST", f"/admin/v1/sites/{name}/settings", {"changes": changes})
         return site
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -403,4 +432,15 @@ def _parser() -> argparse.ArgumentParser:
     org.add_argument("--remove", action="append", default=[], metavar="URL")
     org.add_argument("--json", action="store_true")
     org.set_defaults(run=cmd_site_origins)
+    cfg = site.add_parser(
+        "configure",
+        parents=[store],
+        help="show or change a site's settings (snippet features, consent, masking, ...)",
+        description="With no NAME=VALUE, prints the settings. Lists take JSON or commas; null restores a default.",
+        epilog="e.g. footfall site configure shop snippet.consent=opt-in snippet.mask=.account,#card "
+        "snippet.moves=false snippet.keep_params=q,page snippet.endpoint=/collect",
+    )
+    cfg.add_argument("name")
+    cfg.add_argument("changes", nargs="*", metavar="NAME=VALUE")
+    cfg.set_defaults(run=cmd_site_configure)
     return parser

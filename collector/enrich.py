@@ -228,6 +228,9 @@ def _copy_click(row: EventRow, event: wire.AnyEvent) -> None:
     row.x, row.y = event.x, event.y
     row.selector = event.selector or ""
     row.el_x, row.el_y = event.el_x or 0, event.el_y or 0
+    row.el_w, row.el_h = event.el_w or 0, event.el_h or 0
+    if isinstance(event, wire.Rageclick):
+        row.clicks = event.clicks or 0
     row.fixed = event.fixed
 
 

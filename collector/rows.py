@@ -81,6 +81,9 @@ class EventRow(msgspec.Struct, kw_only=True, gc=False):
     x_frac: float = 0.0
     visitor_key: str = ""
     age_ms: int | None = None
+    el_w: int = 0
+    el_h: int = 0
+    clicks: int = 0
 
 
 class CounterRow(msgspec.Struct, gc=False):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -28,12 +28,36 @@ _ORIGIN = re.compile(r"^(https?)://(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f
 DEFAULT_ORIGINS = ("http://localhost", "http://localhost:*", "http://127.0.0.1:*")
 
 
+class SnippetSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the site's generated script does (sdk-js/README.md); features switched off are left out of it."""
+
+    clicks: bool = True  # click positions for heatmaps
+    moves: bool = True  # mouse movement, aggregated in the browser into 20 px cells
+    scroll: bool = True  # deepest scroll of each pageview
+    rage: bool = True  # rage clicks: 3+ clicks within 30 px and 1 s
+    dead: bool = True  # dead clicks: no DOM change, scroll or navigation within 2 s
+    identify: bool = True  # a visitor id kept in localStorage, a session id per tab, footfall.identify()/reset()
+    offline: bool = True  # failed batches wait in localStorage and are retried with backoff
+    compress: bool = True  # gzip batches with CompressionStream where the browser has it
+    consent: Literal["opt-out", "opt-in"] = "opt-out"  # opt-in: nothing leaves the page before footfall.consent()
+    honour_gpc: bool = True  # Global Privacy Control or Do-Not-Track: nothing is sent
+    cookieless: bool = False  # no identifiers (nor anything else) kept in the browser's storage
+    hash_routes: bool = False  # "#/route" changes are pages of their own (hash-based SPA routers)
+    # CSS selectors treated like data-footfall-mask: clicks inside are described by the masked element only
+    mask: tuple[Annotated[str, Meta(min_length=1, max_length=200)], ...] = ()
+    # query parameters kept in page URLs beside utm_* (all others are dropped in the browser)
+    keep_params: tuple[Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.\-\[\]]{1,64}$")], ...] = ()
+    # where the script posts; default: this server's /v1/batch; "/path" is on the page's own origin
+    endpoint: Annotated[str, Meta(pattern=r"^(/|https?://)[^\s\"'<>]*$", max_length=500)] | None = None
+
+
 class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: Annotated[int, Meta(ge=1, le=3650)] = 400
     keep_bots: bool = False  # store events from bots' user agents instead of dropping them
     drop_params: tuple[str, ...] = ()  # URL parameters removed, beyond footfall's own list
     deny_keys: tuple[str, ...] = ()  # property keys removed, beyond footfall's own list
     rate_limit_eps: Annotated[int, Meta(ge=0)] | None = None  # events/s per process; None: the default
+    snippet: SnippetSettings = SnippetSettings()
 
 
 class Site(msgspec.Struct, frozen=True, kw_only=True):
@@ -233,6 +257,17 @@ class Sites:
         self._save(site, created=False)
         return site
 
+    def configure(self, name: str, changes: dict[str, Any]) -> Site:
+        """Change settings by dotted name ({"snippet.consent": "opt-in"}); the whole result is checked first."""
+        changed_settings(SiteSettings(), changes)  # names and values are wrong or right whatever the site
+        self.load()
+        site = self._by_name.get(name)
+        if site is None:
+            raise SiteNotFound(f"no site named {name!r}")
+        site = msgspec.structs.replace(site, settings=changed_settings(site.settings, changes))
+        self._save(site, created=False)
+        return site
+
     def _save(self, site: Site, *, created: bool) -> None:
         now = datetime.now(UTC)
         store = self._writable()
@@ -258,6 +293,38 @@ class Sites:
             },
         )
         self.load()
+
+
+def changed_settings(settings: SiteSettings, changes: dict[str, Any]) -> SiteSettings:
+    """`settings` with `changes` applied. A list setting also takes a comma-separated string; a value of
+    None puts the default back. Unknown names and bad values raise SiteError naming the setting."""
+    merged = msgspec.to_builtins(settings)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = merged
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise SiteError(f"unknown setting {dotted!r}; the settings are: {', '.join(_names(merged))}")
+            node = node[part]
+        if leaf not in node:
+            raise SiteError(f"unknown setting {dotted!r}; the settings are: {', '.join(_names(merged))}")
+        if value is None:
+            node.pop(leaf)
+        elif isinstance(node[leaf], (list, tuple)) and isinstance(value, str):
+            node[leaf] = [v.strip() for v in value.split(",") if v.strip()]
+        else:
+            node[leaf] = value
+    try:
+        return msgspec.convert(merged, SiteSettings)
+    except msgspec.ValidationError as exc:
+        raise SiteError(f"setting not changed: {exc}") from exc
+
+
+def _names(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    names: list[str] = []
+    for key, value in tree.items():
+        names += _names(value, f"{prefix}{key}.") if isinstance(value, dict) else [prefix + key]
+    return names
 
 
 def _site_settings(retention_days: int | None) -> SiteSettings:

@@ -120,13 +120,16 @@ class Alias(Event, frozen=True, tag="alias"):
 
 
 class Click(Event, frozen=True, tag="click"):
-    """x/y: document coordinates in CSS pixels; el_x/el_y: offset inside the clicked element's box."""
+    """x/y: document coordinates in CSS pixels (viewport ones when `fixed`); el_x/el_y: the offset inside
+    the clicked element's box, el_w/el_h: that box's size, so el_x / el_w holds across layouts."""
 
     x: Pixels
     y: Pixels
     selector: Selector | None = None
     el_x: Offset | None = None
     el_y: Offset | None = None
+    el_w: Pixels | None = None
+    el_h: Pixels | None = None
     fixed: bool = False  # the element is position: fixed/sticky, so x/y follow the viewport
 
 

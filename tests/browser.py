@@ -32,7 +32,9 @@ def chromium() -> Iterator[Browser]:
             pytest.fail("chromium is not installed (tests/run.sh installs Debian's package)")
         pytest.skip("chromium is not installed; ./tests/run.sh installs it")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=FLAGS)
+        # The agent also on the command line: requests a page makes while it unloads (beacons) and right
+        # after a reload do not always get the per-page override, and HeadlessChrome is a bot.
+        browser = p.chromium.launch(executable_path=path, args=[*FLAGS, f"--user-agent={CHROME}"])
         try:
             yield browser
         finally:

@@ -57,6 +57,15 @@ def test_site_commands_work_while_the_server_owns_the_folder(tmp_path: Path) -> 
         assert [s["site"] for s in listed] == ["default", "shop"]
         taken = run("site", "add", "shop", "--data", str(data))
         assert (taken.returncode, taken.stderr.strip()) == (1, "footfall: a site named 'shop' exists already")
+        # Settings changed through the server reach the site's script at once.
+        configured = run(
+            "site", "configure", "shop", "snippet.moves=false", "snippet.consent=opt-in", "--data", str(data)
+        )
+        assert configured.returncode == 0, configured.stderr
+        assert json.loads(configured.stdout)["snippet"]["consent"] == "opt-in"
+        script = httpx.get(f"{served.url}/s/{keys['write_key']}.js").text
+        assert "mousemove" not in script
+        assert "mousemove" in httpx.get(f"{served.url}/s/{listed[0]['write_key']}.js").text
 
 
 def test_site_commands_on_a_stopped_store(tmp_path: Path) -> None:
@@ -80,6 +89,15 @@ def test_site_commands_on_a_stopped_store(tmp_path: Path) -> None:
     assert (
         tag.stdout.strip() == f'<script defer src="https://t.blog.example/s/{rotated_write["write_key"]}.js"></script>'
     )
+    shown = json.loads(run("site", "configure", "blog", "--data", data).stdout)
+    assert shown["snippet"]["clicks"] is True
+    changed = run(
+        "site", "configure", "blog", "snippet.mask=.account,#card", "snippet.endpoint=/collect", "--data", data
+    )
+    assert json.loads(changed.stdout)["snippet"]["mask"] == [".account", "#card"]
+    restored = json.loads(run("site", "configure", "blog", "snippet.endpoint=null", "--data", data).stdout)
+    assert restored["snippet"]["endpoint"] is None
+    assert restored["snippet"]["mask"] == [".account", "#card"]
     migrated = run("migrate", "--data", data)
     assert migrated.returncode == 0
     assert "applied 0 migration(s)" in migrated.stdout
@@ -102,6 +120,10 @@ def test_site_commands_on_a_stopped_store(tmp_path: Path) -> None:
         (["site", "add", "shop", "--origin", "shop.example"], {}, "'shop.example' is not an origin"),
         (["site", "rotate-key", "nobody"], {}, "no site named 'nobody'"),
         (["snippet", "nobody"], {}, "no site named 'nobody'"),
+        (["site", "configure", "nobody", "snippet.clicks=false"], {}, "no site named 'nobody'"),
+        (["site", "configure", "default", "snippet.clickz=false"], {}, "unknown setting 'snippet.clickz'"),
+        (["site", "configure", "default", "snippet.consent=maybe"], {}, "at `$.snippet.consent`"),
+        (["site", "configure", "default", "snippet"], {}, "write NAME=VALUE"),
         (["site"], {}, "the following arguments are required: SUBCOMMAND"),
     ],
 )

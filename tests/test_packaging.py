@@ -40,12 +40,12 @@ def test_the_wheel_carries_sql_and_snippet_and_migrates_from_its_own_files(tmp_p
         "from collector._resources import resource_dir;"
         "from collector.migrate import migrate;"
         "from collector.store_chdb import ChdbStore;"
-        "from collector.snippet import render;"
+        "from collector.snippet import render; from collector.sites import SnippetSettings;"
         f"assert pathlib.Path(collector.__file__).is_relative_to({str(unpacked)!r}), collector.__file__;"
         f"assert resource_dir('clickhouse').is_relative_to({str(unpacked)!r});"
         "s = ChdbStore(pathlib.Path('data'), database='footfall');"
         "print(len(migrate(s)));"
-        "print(b'ffw_k' in render('ffw_k', 'http://x/v1/batch').body)"
+        "print(b'ffw_k' in render('ffw_k', 'http://x/v1/batch', SnippetSettings()).body)"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],

@@ -1,7 +1,10 @@
+import re
+from typing import Any
+
 import pytest
 
 from collector.errors import SiteError, SiteExists, SiteNotFound
-from collector.sites import DEFAULT_ORIGINS, Site, Sites, hash_key, normalise_origin
+from collector.sites import DEFAULT_ORIGINS, Site, Sites, SiteSettings, changed_settings, hash_key, normalise_origin
 from collector.store_chdb import ChdbStore
 
 
@@ -113,3 +116,30 @@ def test_unknown_keys_reload_at_most_once_per_interval(store: ChdbStore) -> None
     assert not sites.reload_due_after_miss()
     now[0] += 1.0
     assert sites.reload_due_after_miss()
+
+
+def test_settings_change_by_dotted_name_and_are_checked_whole() -> None:
+    settings = changed_settings(
+        SiteSettings(), {"snippet.consent": "opt-in", "snippet.mask": ".account, #card", "retention_days": 30}
+    )
+    assert settings.snippet.consent == "opt-in"
+    assert settings.snippet.mask == (".account", "#card")
+    assert settings.retention_days == 30
+    assert changed_settings(settings, {"snippet.mask": None}).snippet.mask == ()  # None: the default again
+    assert changed_settings(settings, {"snippet.keep_params": ["q", "page"]}).snippet.keep_params == ("q", "page")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"snippet.clickz": False}, "unknown setting 'snippet.clickz'; the settings are: retention_days, "),
+        ({"retention_days.x": 1}, "unknown setting 'retention_days.x'"),
+        ({"snippet.consent": "maybe"}, "Invalid enum value 'maybe' - at `$.snippet.consent`"),
+        ({"snippet.endpoint": "javascript:alert(1)"}, "at `$.snippet.endpoint`"),
+        ({"snippet.keep_params": "a b"}, "at `$.snippet.keep_params[0]`"),
+        ({"retention_days": 0}, "at `$.retention_days`"),
+    ],
+)
+def test_bad_settings_are_refused_with_where(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(SiteError, match=re.escape(message)):
+        changed_settings(SiteSettings(), changes)
