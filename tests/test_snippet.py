@@ -504,6 +504,19 @@ def test_queued_events_older_than_a_day_are_dropped(store: ChdbStore, settings: 
     assert [r["name"] for r in rows] == ["fresh"]
 
 
+def test_whatever_is_in_storage_the_page_gets_no_error(store: ChdbStore, settings: Settings, browser: Browser) -> None:
+    with tagged(store, settings, {"/": SHORT}) as (collector, origin):
+        visit = Visit(browser, collector)
+        visit.page.add_init_script(
+            "for (const k of ['ff_consent', 'ff_queue', 'ff_id']) localStorage.setItem(k, '{not json');"
+            "sessionStorage.setItem('ff_session', '[1, 2');"
+        )
+        visit.open(f"{origin}/")
+        visit.leave()  # no uncaught error
+        (pageview,) = stored(collector, "type = 'pageview'", count=1)
+    assert pageview["consent_analytics"]
+
+
 def test_batches_are_gzipped_plain_text_posts(store: ChdbStore, settings: Settings, browser: Browser) -> None:
     with tagged(store, settings, {"/": SHORT}) as (collector, origin):
         visit = Visit(browser, collector)
