@@ -15,7 +15,10 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+import msgspec
 
 from collector.errors import QueryError, StoreError, StoreUnavailable
 from collector.faults import crash_point
@@ -61,6 +64,19 @@ class RecentIds:
         oldest = now - self._max_age_s
         while self._order and (len(self._order) > self._max_ids or self._order[0][0] < oldest):
             self._ids.discard(self._order.popleft()[1])
+
+
+class _RowKey(msgspec.Struct):
+    site_id: int
+    event_id: str
+    timestamp: str  # decimal epoch seconds (collector/rows.py)
+
+
+_row_key = msgspec.json.Decoder(_RowKey)
+
+
+def _day(epoch_text: str) -> str:
+    return datetime.fromtimestamp(float(epoch_text), UTC).date().isoformat()
 
 
 @dataclass
@@ -118,6 +134,7 @@ class Writer:
         self._stopped = asyncio.Event()
         self._last_error: str | None = None
         self.damage = Damage()
+        self._started = time.time()
         metrics.gauge("footfall_spool_segments", "Sealed spool segments waiting for ClickHouse.", self.backlog)
 
     def failing(self) -> str | None:
@@ -198,6 +215,8 @@ class Writer:
                 self._store.insert("events", batch.rows, columns=EVENT_COLUMNS, settings=settings)
                 self._metrics.insert_seconds.observe(time.perf_counter() - started)
                 self._metrics.insert_rows.inc(by=batch.count)
+                if segment.path.stat().st_mtime < self._started:
+                    self._insert_missing(segment, batch)
         except QueryError as exc:
             self._metrics.insert_failures.inc()
             log.error("ClickHouse refused segment %s, storing it request by request: %s", segment.token, exc)
@@ -209,6 +228,31 @@ class Writer:
         self._recent.add(batch.ids)
         crash_point("writer.before_delete")
         segment.path.unlink()
+
+    def _insert_missing(self, segment: Segment, batch: "Batch") -> None:
+        """A segment left by an earlier process may have been cut short by a kill inside ClickHouse's
+        insert, after the deduplication log took its token but before the part was in place: its replay
+        is then dropped as a duplicate although its rows are missing. Rows the table does not hold go
+        in again under a token of their own."""
+        lines = batch.rows.splitlines(keepends=True)
+        keys = [_row_key.decode(line) for line in lines]
+        held = run(
+            self._store,
+            "present_ids",
+            {
+                "sites": sorted({k.site_id for k in keys}),
+                "days": sorted({_day(k.timestamp) for k in keys}),
+                "ids": [k.event_id for k in keys],
+            },
+        )
+        present = {row["id"] for row in held}
+        missing = [line for line, key in zip(lines, keys, strict=True) if key.event_id not in present]
+        if missing:
+            log.warning(
+                "segment %s: %d events missing after its replay; inserting them again", segment.token, len(missing)
+            )
+            again = {"insert_deduplication_token": segment.token + "-again"}
+            self._store.insert("events", b"".join(missing), columns=EVENT_COLUMNS, settings=again)
 
     def _salvage(self, segment: Segment, records: list[Record]) -> None:
         """Store a refused segment record by record; records ClickHouse refuses on their own are set
