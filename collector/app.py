@@ -7,6 +7,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collector import admin, ingest, migrate, query, snippet, wire
+from collector import admin, ingest, migrate, openapi, query, reports, snippet, wire
 from collector.agent import AgentParser
 from collector.enrich import Enricher
 from collector.errors import ApiError, Overloaded, StoreError
@@ -198,6 +199,39 @@ async def events(request: Request) -> Response:
     return JSON(await asyncio.to_thread(query.recent_events, state.store, site, params))
 
 
+async def report(request: Request) -> Response:
+    """GET /api/v1/<report>: collector/reports.py, answered from the rollups."""
+    state = request.app.state
+    name = request.path_params["report"]
+    if name not in reports.REPORTS:
+        raise ApiError(404, "not_found", f"no report named {name!r}; see /api/v1/openapi.json")
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    today = datetime.fromtimestamp(state.now_ms() / 1000, UTC).date()
+    answer = reports.REPORTS[name][0]
+    params = dict(request.query_params)
+    result = await asyncio.to_thread(answer, state.store, site, params, today)
+    if params.get("format") == "csv":  # the segment's members, for a spreadsheet or a mailing tool
+        lines = ["person,first_day", *(f"{_csv(m['person'])},{m['first_day']}" for m in result["members"])]
+        disposition = f'attachment; filename="{site.name}-{name}.csv"'
+        return Response(
+            "\r\n".join(lines) + "\r\n", media_type="text/csv", headers={"Content-Disposition": disposition}
+        )
+    return JSON({"site": site.name, **result})
+
+
+def _csv(value: str) -> str:
+    """One CSV field (RFC 4180), with a leading =, +, - or @ defused for spreadsheets."""
+    if value[:1] in ("=", "+", "-", "@"):
+        value = "'" + value
+    if any(c in value for c in ',"\r\n'):
+        value = '"' + value.replace('"', '""') + '"'
+    return value
+
+
+async def openapi_spec(request: Request) -> Response:
+    return JSON(request.app.state.openapi)
+
+
 # -- operations ---------------------------------------------------------------------------------
 
 
@@ -339,6 +373,8 @@ def create_app(
         Route("/v1/schema", schema, methods=["GET"]),
         Route("/s/{key}.js", script, methods=["GET"]),
         Route("/api/v1/events", events, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi_spec, methods=["GET"]),
+        Route("/api/v1/{report}", report, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -349,6 +385,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.schema = wire.json_schema()
     app.state.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
+    app.state.openapi = openapi.spec()
     app.state.admin_token = admin_token
     app.state.rate_limiter = RateLimiter()
     app.add_middleware(CountRequests, metrics=app.state.metrics)
