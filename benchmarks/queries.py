@@ -1,0 +1,220 @@
+"""The read API's reports from the rollups against the same questions asked of the raw events.
+
+    .venv/bin/python benchmarks/queries.py                          # 1M and 10M events, seed 7
+    .venv/bin/python benchmarks/queries.py --sizes 1000000 --reps 10 --markdown
+
+For each size: a fresh embedded store, migrated, filled with synthetic events through INSERT ... SELECT
+in blocks of 500,000 (the materialized views keep the rollups as they would in production, a progress
+line per block), then every report timed `--reps` times from the rollups and `--raw-reps` times as a
+raw scan (`raw=True`: the same question over `events`), with parameters drawn from the seed. Printed:
+p50 / p95 per report and size, the raw scan's p50 / p95, the speed-up (raw p95 / rollup p95), and the
+growth from the smallest to the largest size. The timings include what the API adds in Python (the
+report functions are called as the HTTP handlers call them), not HTTP itself.
+
+Data (deterministic for a seed): 90 days; one site; 40 pages (popular ones more often); one actor per
+20 events; 30% pageviews, 25% clicks, 10% rage/dead clicks, 10% moves, 10% scrolls, 12% track events
+(signup, purchase with revenue, add_to_cart), 3% identify.
+"""
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from collector import reports
+from collector.migrate import migrate
+from collector.sites import Site
+from collector.store_chdb import ChdbStore
+
+BLOCK = 500_000
+DAYS = 90
+FIRST_DAY = date(2026, 8, 1)
+TODAY = FIRST_DAY + timedelta(days=DAYS)
+PAGES = 40
+SITE = Site(site_id=1, name="bench", allowed_origins=(), write_key="w", read_key_sha256="r")
+
+# One INSERT ... SELECT per block: h(k) is a deterministic hash of the event number and the seed.
+FILL = """
+INSERT INTO footfall.events (site_id, event_id, type, name, timestamp, client_ts, received_at, anonymous_id, user_id,
+    url, host, path, page_key, width_bucket, viewport_w, doc_w, doc_h, x, y, x_frac, fixed, selector, points, depth,
+    country, device, utm_source, visitor_key, properties)
+SELECT
+    1, reinterpretAsUUID(concat(reinterpretAsString(h1), reinterpretAsString(h2))), type,
+    multiIf(type = 'track', ['signup', 'purchase', 'add_to_cart'][1 + h2 % 3], ''),
+    ts, ts, ts, concat('a', toString(actor)),
+    if(type = 'identify' OR (actor % 3 = 0 AND h1 % 2 = 0), concat('u', toString(actor % 50000)), ''),
+    concat('https://shop.example', page), 'shop.example', page, concat('shop.example', page),
+    [375, 768, 1280, 1920][1 + h2 % 4], [375, 768, 1280, 1920][1 + h2 % 4], 1280, 4000 + h1 % 3000,
+    h1 % 1280, h2 % 5000, (h1 % 1280) / 1280, h2 % 20 = 0,
+    ['main > button.buy', 'header > a.logo', 'nav > a.cart', 'main > p.note', 'footer > a.help'][1 + h1 % 5],
+    if(type = 'move',
+       arrayMap(i -> tuple(toUInt32((h1 + i * 97) % 1280), toUInt32((h2 + i * 131) % 5000), toUInt32(1 + i % 5)),
+                range(8)),
+       []),
+    if(type = 'scroll', toUInt8(h2 % 101), 0),
+    ['DE', 'FR', 'US', 'GB', 'BR'][1 + actor % 5], ['desktop', 'mobile', 'tablet'][1 + actor % 3],
+    ['', 'newsletter', 'google', 'ads'][1 + actor % 4], concat('v', toString(actor)),
+    if(type = 'track' AND h2 % 3 = 1, concat('{"revenue": ', toString(h1 % 200), '}'), '{}')
+FROM
+(
+    SELECT
+        number AS k,
+        cityHash64(k, {seed:UInt64}) AS h1,
+        cityHash64(k, {seed:UInt64}, 1) AS h2,
+        intDiv(k, 20) AS actor,
+        toDateTime64({first:DateTime} + toIntervalSecond(h1 % ({days:UInt32} * 86400)), 3, 'UTC') AS ts,
+        concat('/p/', toString(toUInt32(pow((h2 % 1000) / 1000, 2) * {pages:UInt32}))) AS page,
+        multiIf(h1 % 100 < 30, 'pageview', h1 % 100 < 55, 'click', h1 % 100 < 60, 'rageclick',
+                h1 % 100 < 65, 'deadclick', h1 % 100 < 75, 'move', h1 % 100 < 85, 'scroll',
+                h1 % 100 < 97, 'track', 'identify') AS type
+    FROM numbers({start:UInt64}, {count:UInt64})
+)
+"""
+
+
+def fill(store: ChdbStore, size: int, seed: int) -> float:
+    started = time.perf_counter()
+    for start in range(0, size, BLOCK):
+        count = min(BLOCK, size - start)
+        store.execute(
+            FILL,
+            {
+                "seed": seed,
+                "start": start,
+                "count": count,
+                "first": f"{FIRST_DAY} 00:00:00",
+                "days": DAYS,
+                "pages": PAGES,
+            },
+        )
+        done = start + count
+        rate = done / (time.perf_counter() - started)
+        print(f"\r  {done:>12,} / {size:,} events ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return time.perf_counter() - started
+
+
+def questions(rng: random.Random) -> dict[str, Callable[[], dict[str, str]]]:
+    """Parameters for each report, drawn anew for each repetition."""
+
+    def window(days: int) -> dict[str, str]:
+        until = TODAY - timedelta(days=rng.randrange(0, 10))
+        return {"since": str(until - timedelta(days=days - 1)), "until": str(until)}
+
+    def page() -> str:
+        return f"shop.example/p/{rng.randrange(0, 8)}"
+
+    return {
+        "heatmap": lambda: {"page": page(), "type": "click", **window(30)},
+        "heatmap (moves, 1280)": lambda: {"page": page(), "type": "move", "width": "1280", **window(30)},
+        "elements": lambda: {"page": page(), **window(30)},
+        "scroll": lambda: {"page": page(), **window(30)},
+        "retention (12 weeks)": lambda: {"period": "week", "periods": "12", **window(84)},
+        "retention (signup -> purchase)": lambda: {
+            "period": "week",
+            "periods": "12",
+            "cohort_event": "signup",
+            "return_event": "purchase",
+            **window(84),
+        },
+        "cohorts": lambda: {"period": "week", "periods": "4", **window(60)},
+        "segment": lambda: {"did": "signup", "not_did": "purchase", "within_days": "7", **window(60)},
+    }
+
+
+REPORT_OF = {
+    "heatmap": "heatmap",
+    "heatmap (moves, 1280)": "heatmap",
+    "elements": "elements",
+    "scroll": "scroll",
+    "retention (12 weeks)": "retention",
+    "retention (signup -> purchase)": "retention",
+    "cohorts": "cohorts",
+    "segment": "segment",
+}
+
+
+def timed(store: ChdbStore, report: str, params: dict[str, str], *, raw: bool) -> float:
+    answer = reports.REPORTS[report][0]
+    started = time.perf_counter()
+    answer(store, SITE, params, TODAY, raw=raw)
+    return (time.perf_counter() - started) * 1000
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def measure(size: int, seed: int, reps: int, raw_reps: int) -> dict[str, dict[str, float]]:
+    with tempfile.TemporaryDirectory() as folder:
+        store = ChdbStore(Path(folder) / "data", database="footfall")
+        try:
+            migrate(store)
+            print(f"{size:,} events:", file=sys.stderr)
+            seconds = fill(store, size, seed)
+            print(f"  filled in {seconds:.0f} s", file=sys.stderr)
+            rng = random.Random(seed)
+            results: dict[str, dict[str, float]] = {}
+            for label, draw in questions(rng).items():
+                report = REPORT_OF[label]
+                timed(store, report, draw(), raw=False)  # warm: caches, first read of the parts
+                fast = [timed(store, report, draw(), raw=False) for _ in range(reps)]
+                slow = [timed(store, report, draw(), raw=True) for _ in range(raw_reps)]
+                results[label] = {
+                    "p50": statistics.median(fast),
+                    "p95": p95(fast),
+                    "raw_p50": statistics.median(slow),
+                    "raw_p95": p95(slow),
+                }
+                print(
+                    f"  {label}: p95 {results[label]['p95']:.1f} ms, raw {results[label]['raw_p95']:.0f} ms",
+                    file=sys.stderr,
+                )
+            return results
+        finally:
+            store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated event counts")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reps", type=int, default=20, help="timings per report from the rollups")
+    parser.add_argument("--raw-reps", type=int, default=5, help="timings per report as a raw scan")
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    by_size = {size: measure(size, args.seed, args.reps, args.raw_reps) for size in sizes}
+
+    header = ["report", *[f"{s:,}: p50 / p95 ms (raw p50 / p95, speed-up)" for s in sizes]]
+    if len(sizes) > 1:
+        header.append(f"p95 growth {sizes[0]:,} -> {sizes[-1]:,}")
+    rows: list[list[str]] = []
+    for label in by_size[sizes[0]]:
+        row = [label]
+        for size in sizes:
+            r = by_size[size][label]
+            speedup = r["raw_p95"] / r["p95"]
+            row.append(f"{r['p50']:.1f} / {r['p95']:.1f} ({r['raw_p50']:.0f} / {r['raw_p95']:.0f}, {speedup:.0f}x)")
+        if len(sizes) > 1:
+            row.append(f"{by_size[sizes[-1]][label]['p95'] / by_size[sizes[0]][label]['p95']:.2f}x")
+        rows.append(row)
+    if args.markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+    else:
+        for row in [header, *rows]:
+            print("  ".join(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
