@@ -12,8 +12,9 @@ growth from the smallest to the largest size. The timings include what the API a
 report functions are called as the HTTP handlers call them), not HTTP itself.
 
 Data (deterministic for a seed): 90 days; one site; 40 pages (popular ones more often); one actor per
-20 events; 30% pageviews, 25% clicks, 10% rage/dead clicks, 10% moves, 10% scrolls, 12% track events
-(signup, purchase with revenue, add_to_cart), 3% identify.
+40 events, in 4 visits of 10 events a minute apart on random days; 30% pageviews, 25% clicks, 10%
+rage/dead clicks, 10% moves, 10% scrolls, 12% track events (signup, purchase with revenue,
+add_to_cart), 3% identify.
 """
 
 import argparse
@@ -42,12 +43,12 @@ SITE = Site(site_id=1, name="bench", allowed_origins=(), write_key="w", read_key
 FILL = """
 INSERT INTO footfall.events (site_id, event_id, type, name, timestamp, client_ts, received_at, anonymous_id, user_id,
     url, host, path, page_key, width_bucket, viewport_w, doc_w, doc_h, x, y, x_frac, fixed, selector, points, depth,
-    country, device, utm_source, visitor_key, properties)
+    country, device, utm_source, visitor_key, properties, retention_days)
 SELECT
     1, reinterpretAsUUID(concat(reinterpretAsString(h1), reinterpretAsString(h2))), type,
     multiIf(type = 'track', ['signup', 'purchase', 'add_to_cart'][1 + h2 % 3], ''),
     ts, ts, ts, concat('a', toString(actor)),
-    if(type = 'identify' OR (actor % 3 = 0 AND h1 % 2 = 0), concat('u', toString(actor % 50000)), ''),
+    if(type = 'identify' OR (actor % 3 = 0 AND visit > 1), concat('u', toString(actor % 50000)), ''),
     concat('https://shop.example', page), 'shop.example', page, concat('shop.example', page),
     [375, 768, 1280, 1920][1 + h2 % 4], [375, 768, 1280, 1920][1 + h2 % 4], 1280, 4000 + h1 % 3000,
     h1 % 1280, h2 % 5000, (h1 % 1280) / 1280, h2 % 20 = 0,
@@ -59,15 +60,19 @@ SELECT
     if(type = 'scroll', toUInt8(h2 % 101), 0),
     ['DE', 'FR', 'US', 'GB', 'BR'][1 + actor % 5], ['desktop', 'mobile', 'tablet'][1 + actor % 3],
     ['', 'newsletter', 'google', 'ads'][1 + actor % 4], concat('v', toString(actor)),
-    if(type = 'track' AND h2 % 3 = 1, concat('{"revenue": ', toString(h1 % 200), '}'), '{}')
+    if(type = 'track' AND h2 % 3 = 1, concat('{"revenue": ', toString(h1 % 200), '}'), '{}'),
+    400
 FROM
 (
     SELECT
         number AS k,
         cityHash64(k, {seed:UInt64}) AS h1,
         cityHash64(k, {seed:UInt64}, 1) AS h2,
-        intDiv(k, 20) AS actor,
-        toDateTime64({first:DateTime} + toIntervalSecond(h1 % ({days:UInt32} * 86400)), 3, 'UTC') AS ts,
+        intDiv(k, 40) AS actor,
+        intDiv(k % 40, 10) AS visit,
+        toDateTime64(
+            {first:DateTime} + toIntervalDay(cityHash64(actor, visit, {seed:UInt64}) % {days:UInt32})
+            + toIntervalSecond(cityHash64(actor, visit, {seed:UInt64}, 2) % 80000 + k % 10 * 60), 3, 'UTC') AS ts,
         concat('/p/', toString(toUInt32(pow((h2 % 1000) / 1000, 2) * {pages:UInt32}))) AS page,
         multiIf(h1 % 100 < 30, 'pageview', h1 % 100 < 55, 'click', h1 % 100 < 60, 'rageclick',
                 h1 % 100 < 65, 'deadclick', h1 % 100 < 75, 'move', h1 % 100 < 85, 'scroll',

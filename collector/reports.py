@@ -196,6 +196,10 @@ def scroll(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
 _PERIOD_DAYS: Final = {"day": 1, "week": 7, "month": 31}
 
 
+def _filtered(p: "RetentionQuery | CohortsQuery | SegmentQuery") -> bool:
+    return bool(p.country or p.device or p.utm_source)
+
+
 def _period_start(day: date, period: str) -> date:
     if period == "week":
         return day - timedelta(days=day.weekday())
@@ -223,11 +227,11 @@ def retention(store: Store, site: Site, query: dict[str, str], today: date, *, r
     }
     sizes: dict[str, int] = {}
     returned: dict[str, dict[int, int]] = {}
-    for row in run(store, "retention", params, raw=raw):
+    for row in run(store, "retention", params, raw=raw, activity=False, filtered=_filtered(p)):
         if row["offset"] < 0:
-            sizes[row["cohort"]] = row["people"]
+            sizes[row["cohort_start"]] = row["people"]
         else:
-            returned.setdefault(row["cohort"], {})[row["offset"]] = row["people"]
+            returned.setdefault(row["cohort_start"], {})[row["offset"]] = row["people"]
     current = _period_start(today, p.period)
     cohorts = []
     for cohort, size in sorted(sizes.items()):
@@ -255,16 +259,17 @@ def cohorts(store: Store, site: Site, query: dict[str, str], today: date, *, raw
         **_dates(since, until),
         "site": site.site_id,
         "horizon_days": (p.periods + 1) * _PERIOD_DAYS[p.period],
+        "return_event": "",
     }
     current = _period_start(today, p.period)
-    rows = run(store, "cohorts", params, raw=raw)
+    rows = run(store, "cohorts", params, raw=raw, activity=True, filtered=_filtered(p))
     out = []
     for row in rows:
         size = row["size"]
-        next_elapsed = _add_periods(date.fromisoformat(row["cohort"]), p.period, 1) <= current
+        next_elapsed = _add_periods(date.fromisoformat(row["cohort_start"]), p.period, 1) <= current
         out.append(
             {
-                "cohort": row["cohort"],
+                "cohort": row["cohort_start"],
                 "size": size,
                 "came_back": row["came_back"],
                 "churn_rate": 1 - row["came_back"] / size if next_elapsed else None,
@@ -284,9 +289,21 @@ def cohorts(store: Store, site: Site, query: dict[str, str], today: date, *, raw
 def segment(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     p = parse(SegmentQuery, query)
     since, until = days(p, today)
-    params = {**msgspec.structs.asdict(p), **_dates(since, until), "site": site.site_id, "horizon_days": p.within_days}
-    del params["format"]
-    rows = run(store, "segment", params, raw=raw)
+    params: Params = {
+        **_dates(since, until),
+        "site": site.site_id,
+        "horizon_days": p.within_days,
+        "cohort_event": p.did,
+        "return_event": p.not_did,
+        "within_days": p.within_days,
+        "period": "day",
+        "country": p.country,
+        "device": p.device,
+        "utm_source": p.utm_source,
+        "limit": p.limit,
+        "offset": p.offset,
+    }
+    rows = run(store, "segment", params, raw=raw, activity=False, filtered=_filtered(p))
     total = rows[0]["total"] if rows else 0
     members = [{"person": r["person"], "first_day": r["first_day"]} for r in rows]
     return {

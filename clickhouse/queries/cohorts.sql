@@ -1,23 +1,15 @@
--- GET /api/v1/cohorts: per cohort (as in retention), its size, how many came back the next period,
+-- GET /api/v1/cohorts: per cohort (as in retention), its size, how many were active the next period,
 -- and what its people did over the cohort's first `periods` periods: events and revenue.
 WITH
-{% include "_person_days.sql" %},
-{% include "_cohorts.sql" %},
-people AS
-(
-    SELECT
-        c.person AS person,
-        c.cohort AS cohort,
-        sum(p.event_count) AS events,
-        sum(p.revenue) AS revenue,
-        max(dateDiff({period:String}, c.cohort, p.period) = 1) AS came_back
-    FROM cohorts AS c
-    INNER JOIN periods AS p ON p.person = c.person
-    WHERE p.period >= c.cohort AND dateDiff({period:String}, c.cohort, p.period) <= {periods:UInt32}
-    GROUP BY c.person, c.cohort
-)
-SELECT toString(cohort) AS cohort, count() AS size, sum(came_back) AS came_back, sum(events) AS events,
-       sum(revenue) AS revenue
+{% include "_people.sql" %}
+SELECT
+    toString(cohort) AS cohort_start,
+    count() AS size,
+    countIf(has(back, multiIf({period:String} = 'week', cohort + toIntervalWeek(1),
+                              {period:String} = 'month', cohort + toIntervalMonth(1), cohort + toIntervalDay(1)))) AS came_back,
+    sum(arraySum(a -> if(a.1 >= cohort AND dateDiff({period:String}, cohort, a.1) <= {periods:UInt32}, a.2, 0), activity)) AS events,
+    sum(arraySum(a -> if(a.1 >= cohort AND dateDiff({period:String}, cohort, a.1) <= {periods:UInt32}, a.3, 0), activity)) AS revenue
 FROM people
+WHERE cohort BETWEEN {since:Date} AND {until:Date}
 GROUP BY cohort
 ORDER BY cohort;

@@ -1,7 +1,7 @@
 -- GET /api/v1/funnel: how many people did the steps in order, each within `window_s` seconds of the
 -- first (windowFunnel over the raw events; people stitched as in retention). Up to 8 steps.
 WITH
-{% include "_person_days.sql" %},
+{% include "_ids.sql" %},
 levels AS
 (
     SELECT
