@@ -224,6 +224,8 @@ def retention(store: Store, site: Site, query: dict[str, str], today: date, *, r
         "site": site.site_id,
         **_dates(since, until),
         "horizon_days": (p.periods + 1) * _PERIOD_DAYS[p.period],
+        "cohort_name": p.cohort_event or "*",  # actor_days keeps "any event" under the name "*"
+        "return_name": p.return_event or "*",
     }
     sizes: dict[str, int] = {}
     returned: dict[str, dict[int, int]] = {}
@@ -295,6 +297,8 @@ def segment(store: Store, site: Site, query: dict[str, str], today: date, *, raw
         "horizon_days": p.within_days,
         "cohort_event": p.did,
         "return_event": p.not_did,
+        "cohort_name": p.did,
+        "return_name": p.not_did,  # "": nothing to avoid
         "within_days": p.within_days,
         "period": "day",
         "country": p.country,

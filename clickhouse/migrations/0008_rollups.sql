@@ -149,3 +149,28 @@ SELECT e.site_id AS site_id, e.anonymous_id AS anonymous_id, argMaxState(e.user_
 FROM {{ db }}.events AS e
 WHERE e.anonymous_id != '' AND e.user_id != ''
 GROUP BY e.site_id, e.anonymous_id;
+
+-- Actor days by event: for each (site, event name, actor), the days the actor did it, and under the
+-- name '*' the days of any event. Retention and segments without attribute filters read only the rows
+-- of the two events they ask about: one row per actor, not per actor and day.
+CREATE TABLE IF NOT EXISTS {{ db }}.actor_days {{ on_cluster }}
+(
+    site_id UInt32,
+    name String,
+    actor String,
+    days SimpleAggregateFunction(groupUniqArrayArray, Array(Date))
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (site_id, name, actor)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{ db }}.actor_days_mv {{ on_cluster }} TO {{ db }}.actor_days AS
+SELECT
+    e.site_id AS site_id,
+    event_name AS name,
+    if(e.anonymous_id != '', e.anonymous_id, e.user_id) AS actor,
+    groupUniqArray(toDate(e.timestamp)) AS days
+FROM {{ db }}.events AS e
+ARRAY JOIN [if(e.type = 'track', e.name, concat('$', e.type)), '*'] AS event_name
+WHERE (e.anonymous_id != '' OR e.user_id != '') AND e.type NOT IN ('click', 'rageclick', 'deadclick', 'move', 'scroll')
+GROUP BY site_id, name, actor;

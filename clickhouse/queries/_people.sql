@@ -1,10 +1,9 @@
-{#- Shared by retention, cohorts and segment, after _ids.sql: `people`: one row per person, built in a single pass over visitor days (or, raw, over events),
-    GROUP BY person: `cohort` (the period of their first `cohort_event`, or first activity),
+{#- Shared by retention, cohorts and segment, after _ids.sql: `people`, one row per person, built in
+    a single pass over visitor days (or, raw, over events), GROUP BY person: `cohort` (the period of their first `cohort_event`, or first activity),
     `back` (the periods in which they did `return_event`, or anything), `days` (day, events, revenue)
     and first-touch `country`, `device`, `utm_source` (those of their first event ever).
     Reads rows up to {until} + {horizon_days}. Switches: `activity` (cohorts), `filtered` (a
     country / device / utm_source filter is set). -#}
-{% include "_ids.sql" %},
 people AS
 (
     SELECT

@@ -1,6 +1,7 @@
 -- GET /api/v1/cohorts: per cohort (as in retention), its size, how many were active the next period,
 -- and what its people did over the cohort's first `periods` periods: events and revenue.
 WITH
+{% include "_ids.sql" %},
 {% include "_people.sql" %}
 SELECT
     toString(cohort) AS cohort_start,

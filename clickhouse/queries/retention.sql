@@ -3,7 +3,8 @@
 -- the cohort's size. One pass over the people (clickhouse/queries/_people.sql): no join of cohorts
 -- to activity.
 WITH
-{% include "_people.sql" %}
+{% include "_ids.sql" %},
+{% include "_people.sql" if filtered else "_people_by_event.sql" %}
 SELECT toString(cohort) AS cohort_start, offset, count() AS people
 FROM people
 ARRAY JOIN arrayConcat([-1], arrayFilter(k -> k >= 0 AND k <= {periods:UInt32},

@@ -2,7 +2,8 @@
 -- `return_event` within `within_days` days after it ("signed up, no purchase within 7 days"), with the
 -- day they first did it; paginated. reports.segment passes did / not_did under those names.
 WITH
-{% include "_people.sql" %}
+{% include "_ids.sql" %},
+{% include "_people.sql" if filtered else "_people_by_event.sql" %}
 SELECT person, toString(first_did) AS first_day, count() OVER () AS total
 FROM people
 WHERE first_did BETWEEN {since:Date} AND {until:Date}
