@@ -1,13 +1,14 @@
 {#- Shared by retention, cohorts and segment, after _ids.sql: `people`, one row per person, built in
-    a single pass over visitor days (or, raw, over events), GROUP BY person: `cohort` (the period of their first `cohort_event`, or first activity),
-    `back` (the periods in which they did `return_event`, or anything), `days` (day, events, revenue)
-    and first-touch `country`, `device`, `utm_source` (those of their first event ever).
+    a single pass over visitor days (or, raw, over events), grouped by the person's hash: `cohort`
+    (the period of their first `cohort_event`, or first activity), `back` (the periods in which they
+    did `return_event`, or anything), `activity` (period, events, revenue) and first-touch `country`, `device`, `utm_source` (those of their first event ever).
     Reads rows up to {until} + {horizon_days}. Switches: `activity` (cohorts), `filtered` (a
     country / device / utm_source filter is set). -#}
 people AS
 (
     SELECT
-        if(ids.uid != '', ids.uid, d.actor) AS person,
+        cityHash64(if(ids.uid != '', ids.uid, d.actor)) AS person_key,
+        any(if(ids.uid != '', ids.uid, d.actor)) AS person,
 {% if raw %}
         countIf({cohort_event:String} = '' OR d.name = {cohort_event:String}) AS qualifies,
         minIf(d.period, {cohort_event:String} = '' OR d.name = {cohort_event:String}) AS cohort,
@@ -62,8 +63,8 @@ people AS
         WHERE site_id = {site:UInt32} AND day <= {until:Date} + toIntervalDay({horizon_days:UInt32})
     ) AS d
 {% endif %}
-    LEFT JOIN ids ON d.actor = ids.anonymous_id
-    GROUP BY person
+    LEFT JOIN ids ON cityHash64(d.actor) = ids.k
+    GROUP BY person_key
     HAVING qualifies > 0
 {% if filtered %}
        AND ({country:String} = '' OR country = {country:String})

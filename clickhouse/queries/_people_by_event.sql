@@ -14,7 +14,8 @@ people AS
     FROM
     (
         SELECT
-            if(ids.uid != '', ids.uid, a.actor) AS person,
+            cityHash64(if(ids.uid != '', ids.uid, a.actor)) AS person_key,
+            any(if(ids.uid != '', ids.uid, a.actor)) AS person,
             arrayMin(groupUniqArrayArrayIf(a.days, a.name = {cohort_name:String})) AS first_day_,
             groupUniqArrayArrayIf(a.days, a.name = {return_name:String}) AS r_days,
             countIf(a.name = {cohort_name:String}) AS qualifies
@@ -32,9 +33,9 @@ people AS
             WHERE site_id = {site:UInt32}
 {% endif %}
         ) AS a
-        LEFT JOIN ids ON a.actor = ids.anonymous_id
+        LEFT JOIN ids ON cityHash64(a.actor) = ids.k
         WHERE a.name IN ({cohort_name:String}, {return_name:String})
-        GROUP BY person
+        GROUP BY person_key
         HAVING qualifies > 0
     )
 )

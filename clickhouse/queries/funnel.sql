@@ -5,7 +5,8 @@ WITH
 levels AS
 (
     SELECT
-        if(ids.uid != '', ids.uid, e.actor) AS person,
+        cityHash64(if(ids.uid != '', ids.uid, e.actor)) AS person_key,
+        any(if(ids.uid != '', ids.uid, e.actor)) AS person,
         windowFunnel({window_s:UInt64})(
             e.ts,
             e.name = {steps:Array(String)}[1], e.name = {steps:Array(String)}[2], e.name = {steps:Array(String)}[3],
@@ -21,8 +22,8 @@ levels AS
           AND type NOT IN ('click', 'rageclick', 'deadclick', 'move', 'scroll')
           AND toDate(timestamp) BETWEEN {since:Date} AND {until:Date} + toIntervalDay({horizon_days:UInt32})
     ) AS e
-    LEFT JOIN ids ON e.actor = ids.anonymous_id
-    GROUP BY person
+    LEFT JOIN ids ON cityHash64(e.actor) = ids.k
+    GROUP BY person_key
 )
 SELECT level, count() AS people
 FROM levels
