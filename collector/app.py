@@ -405,7 +405,7 @@ async def enriching(
     metrics: Metrics = state.metrics
     metrics.gauge("footfall_user_agent_cache_hits", "User agents answered from the cache.", lambda: agents.hits)
     metrics.gauge("footfall_user_agent_cache_misses", "User agents parsed.", lambda: agents.misses)
-    roll = asyncio.create_task(_roll_salts(salts)) if store is not None else None
+    roll = asyncio.create_task(_roll_salts(salts, state.now_ms)) if store is not None else None
     try:
         yield
     finally:
@@ -414,11 +414,13 @@ async def enriching(
         geoip.close()
 
 
-async def _roll_salts(salts: Salts) -> None:
-    """Make (and publish) each new day's salt soon after midnight UTC, before workers ask for it."""
+async def _roll_salts(salts: Salts, now_ms: Callable[[], int]) -> None:
+    """Make (and publish) each new day's salt soon after midnight UTC, before workers ask for it.
+    By the app's clock, as requests are: otherwise the two disagree about the day around midnight
+    (and always, under a test's fixed clock) and requests reload the salts the roller just replaced."""
     while True:
         try:
-            await salts.today(time.time_ns() // 1_000_000)
+            await salts.today(now_ms())
         except StoreError as exc:
             log.warning("could not load today's salt: %s", exc)
         await asyncio.sleep(60)
