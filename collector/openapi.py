@@ -34,6 +34,15 @@ def spec() -> dict[str, Any]:
                 "parameters": [
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
                     {"name": "type", "in": "query", "schema": {"type": "string"}},
+                    {"name": "name", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "person",
+                        "in": "query",
+                        "description": "a user id or anonymous id",
+                        "schema": {"type": "string"},
+                    },
+                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
                 ],
                 "responses": {"200": {"description": "events"}, **_ERRORS},
             }

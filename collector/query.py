@@ -1,6 +1,7 @@
 """The read API: parameterised SQL from clickhouse/queries, scoped to the site of the read key."""
 
 import functools
+from datetime import date
 from typing import Any, Final
 
 import jinja2
@@ -79,10 +80,29 @@ def choice_param(query: dict[str, str], name: str, choices: tuple[str, ...]) -> 
     return text
 
 
+def date_param(query: dict[str, str], name: str, default: str) -> str:
+    text = query.get(name)
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ApiError(422, "invalid_parameter", f"{name} must be a day like 2026-11-22, got {text!r}") from None
+
+
 def recent_events(store: Store, site: Site, query: dict[str, str]) -> dict[str, Any]:
     limit = int_param(query, "limit", default=100, low=1, high=MAX_EVENTS_LIMIT)
     event_type = choice_param(query, "type", wire.EVENT_TYPES)
-    rows = run(store, "recent_events", {"site_id": site.site_id, "type": event_type, "limit": limit})
+    params: Params = {
+        "site_id": site.site_id,
+        "type": event_type,
+        "limit": limit,
+        "name": query.get("name", "")[:200],
+        "person": query.get("person", "")[:256],
+        "since": date_param(query, "since", "1970-01-01"),
+        "until": date_param(query, "until", "2105-12-31"),
+    }
+    rows = run(store, "recent_events", params)
     for row in rows:
         for column in _JSON_COLUMNS:  # stored as JSON text: hand it back as an object, unparsed
             row[column] = msgspec.Raw(row[column].encode())

@@ -111,6 +111,20 @@ def test_read_api_filters_by_type_limits_and_orders_newest_first(collector: Coll
     auth = {"Authorization": f"Bearer {collector.site.read_key}"}
     listed = collector.http.get("/api/v1/events", params={"type": "track", "limit": 3}, headers=auth).json()
     assert [e["name"] for e in listed["events"]] == ["e4", "e3", "e2"]
+    by_name = collector.http.get("/api/v1/events", params={"name": "e1"}, headers=auth).json()
+    assert [e["name"] for e in by_name["events"]] == ["e1"]
+    day = NOW.date()
+    in_range = collector.http.get("/api/v1/events", params={"since": str(day), "until": str(day)}, headers=auth)
+    assert in_range.json()["count"] == 6
+    before = collector.http.get("/api/v1/events", params={"until": str(day - timedelta(days=1))}, headers=auth)
+    assert before.json()["count"] == 0
+    assert collector.post(collector.batch(event("track", name="x", user_id="u9", anonymous_id="a9"))).status_code == 202
+    collector.stored(count=7)
+    for person in ("u9", "a9"):
+        mine = collector.http.get("/api/v1/events", params={"person": person}, headers=auth).json()
+        assert [e["user_id"] for e in mine["events"]] == ["u9"]
+    bad = collector.http.get("/api/v1/events", params={"since": "yesterday"}, headers=auth)
+    assert (bad.status_code, bad.json()["error"]) == (422, "invalid_parameter")
 
 
 def test_client_clock_skew_is_corrected_by_sent_at(collector: Collector) -> None:
