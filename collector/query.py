@@ -22,7 +22,7 @@ def _query_file(name: str) -> str:
 
 
 _env = jinja2.Environment(
-    loader=jinja2.FunctionLoader(_query_file),  # files include shared parts: {% include "_person_days.sql" %}
+    loader=jinja2.FunctionLoader(_query_file),  # files include shared parts: {% include "_people.sql" %}
     undefined=jinja2.StrictUndefined,
     autoescape=False,  # noqa: S701 — SQL, not HTML
     trim_blocks=True,

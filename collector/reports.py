@@ -56,34 +56,37 @@ class ScrollQuery(Range, kw_only=True):
     width: Width = 0
 
 
-class RetentionQuery(Range, kw_only=True):
+class People(Range, kw_only=True):
+    """Who counts, by first touch (their first event ever): shared by retention, cohorts and segments."""
+
+    country: Annotated[str, Meta(max_length=64)] = ""
+    device: Annotated[str, Meta(max_length=64)] = ""
+    utm_source: Annotated[str, Meta(max_length=500)] = ""
+
+    def filtered(self) -> bool:
+        return bool(self.country or self.device or self.utm_source)
+
+
+class Cohorted(People, kw_only=True):
     period: Literal["day", "week", "month"] = "week"
     periods: Annotated[int, Meta(ge=1, le=60, description="how many periods after the cohort's")] = 12
     cohort_event: Annotated[
         str, Meta(max_length=200, description="cohort by first occurrence of this event; empty: first visit")
     ] = ""
+
+
+class RetentionQuery(Cohorted, kw_only=True):
     return_event: Annotated[str, Meta(max_length=200, description="what counts as coming back; empty: anything")] = ""
-    country: Annotated[str, Meta(max_length=64)] = ""
-    device: Annotated[str, Meta(max_length=64)] = ""
-    utm_source: Annotated[str, Meta(max_length=500)] = ""
 
 
-class CohortsQuery(Range, kw_only=True):
-    period: Literal["day", "week", "month"] = "week"
+class CohortsQuery(Cohorted, kw_only=True):
     periods: Annotated[int, Meta(ge=1, le=60, description="events and revenue are counted over this many periods")] = 12
-    cohort_event: Annotated[str, Meta(max_length=200, description="cohort by first occurrence of this event")] = ""
-    country: Annotated[str, Meta(max_length=64)] = ""
-    device: Annotated[str, Meta(max_length=64)] = ""
-    utm_source: Annotated[str, Meta(max_length=500)] = ""
 
 
-class SegmentQuery(Range, kw_only=True):
+class SegmentQuery(People, kw_only=True):
     did: Annotated[str, Meta(min_length=1, max_length=200, description="an event name: signup, $pageview, ...")]
     not_did: Annotated[str, Meta(max_length=200, description="...and not this one within `within_days` after")] = ""
     within_days: Annotated[int, Meta(ge=0, le=3660)] = 7
-    country: Annotated[str, Meta(max_length=64)] = ""
-    device: Annotated[str, Meta(max_length=64)] = ""
-    utm_source: Annotated[str, Meta(max_length=500)] = ""
     limit: Annotated[int, Meta(ge=1, le=10_000)] = 100
     offset: Annotated[int, Meta(ge=0)] = 0
     format: Literal["json", "csv"] = "json"
@@ -196,10 +199,6 @@ def scroll(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
 _PERIOD_DAYS: Final = {"day": 1, "week": 7, "month": 31}
 
 
-def _filtered(p: "RetentionQuery | CohortsQuery | SegmentQuery") -> bool:
-    return bool(p.country or p.device or p.utm_source)
-
-
 def _period_start(day: date, period: str) -> date:
     if period == "week":
         return day - timedelta(days=day.weekday())
@@ -215,21 +214,29 @@ def _add_periods(start: date, period: str, n: int) -> date:
     return start + timedelta(days=n * _PERIOD_DAYS[period])
 
 
-def retention(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
-    p = parse(RetentionQuery, query)
+def _cohort_params(p: Cohorted, site: Site, today: date) -> tuple[date, date, dict[str, Any]]:
+    """The range, from the start of its first period, and the query parameters of a cohort report."""
     since, until = days(p, today)
     since = _period_start(since, p.period)
     params = {
         **msgspec.structs.asdict(p),
-        "site": site.site_id,
         **_dates(since, until),
+        "site": site.site_id,
         "horizon_days": (p.periods + 1) * _PERIOD_DAYS[p.period],
+    }
+    return since, until, params
+
+
+def retention(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
+    p = parse(RetentionQuery, query)
+    since, until, params = _cohort_params(p, site, today)
+    params |= {
         "cohort_name": p.cohort_event or "*",  # actor_days keeps "any event" under the name "*"
         "return_name": p.return_event or "*",
     }
     sizes: dict[str, int] = {}
     returned: dict[str, dict[int, int]] = {}
-    for row in run(store, "retention", params, raw=raw, activity=False, filtered=_filtered(p)):
+    for row in run(store, "retention", params, raw=raw, activity=False, filtered=p.filtered()):
         if row["offset"] < 0:
             sizes[row["cohort_start"]] = row["people"]
         else:
@@ -254,17 +261,10 @@ def retention(store: Store, site: Site, query: dict[str, str], today: date, *, r
 
 def cohorts(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     p = parse(CohortsQuery, query)
-    since, until = days(p, today)
-    since = _period_start(since, p.period)
-    params = {
-        **msgspec.structs.asdict(p),
-        **_dates(since, until),
-        "site": site.site_id,
-        "horizon_days": (p.periods + 1) * _PERIOD_DAYS[p.period],
-        "return_event": "",
-    }
+    since, until, params = _cohort_params(p, site, today)
+    params["return_event"] = ""
     current = _period_start(today, p.period)
-    rows = run(store, "cohorts", params, raw=raw, activity=True, filtered=_filtered(p))
+    rows = run(store, "cohorts", params, raw=raw, activity=True, filtered=p.filtered())
     out = []
     for row in rows:
         size = row["size"]
@@ -307,7 +307,7 @@ def segment(store: Store, site: Site, query: dict[str, str], today: date, *, raw
         "limit": p.limit,
         "offset": p.offset,
     }
-    rows = run(store, "segment", params, raw=raw, activity=False, filtered=_filtered(p))
+    rows = run(store, "segment", params, raw=raw, activity=False, filtered=p.filtered())
     total = rows[0]["total"] if rows else 0
     members = [{"person": r["person"], "first_day": r["first_day"]} for r in rows]
     return {

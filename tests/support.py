@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from collector.errors import StoreUnavailable
+from collector.spool import Spool
 from collector.store import Params, Row, Store
 from collector.store_chdb import ChdbStore
 
@@ -153,3 +155,13 @@ class Switchable:
 
     def close(self) -> None:
         self.store.close()
+
+
+def spool_folder(tmp_path: Path) -> Path:
+    """A spool folder claimed as the writer finds them (`<spool>/0` with its id), made once per tmp_path."""
+    folder = tmp_path / "spool" / "0"
+    if not folder.exists():
+        Spool(
+            folder, segment_rows=10, segment_bytes=1 << 20, segment_age_s=1, max_bytes=1 << 30, retry_after_s=1
+        ).open()
+    return folder

@@ -13,14 +13,14 @@ from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import NOW, Collector, event, iso, wait_until
+from support import NOW, Collector, event, iso, spool_folder, wait_until
 
 from collector import reports
 from collector.metrics import Metrics
 from collector.rows import EventRow, encode
 from collector.sink import RecentIds, Writer
 from collector.sites import Site
-from collector.spool import Record, Spool, sealed_segments, write_segment
+from collector.spool import Record, sealed_segments, write_segment
 from collector.store_chdb import ChdbStore
 
 
@@ -211,15 +211,6 @@ QUESTIONS: list[tuple[str, dict[str, str]]] = [
 ]
 
 
-def spool_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "spool" / "0"
-    if not folder.exists():
-        Spool(
-            folder, segment_rows=10, segment_bytes=1 << 20, segment_age_s=1, max_bytes=1 << 30, retry_after_s=1
-        ).open()
-    return folder
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=histories(), retries=st.lists(st.integers(0, 100), max_size=5))
 def test_every_rollup_backed_answer_equals_a_scan_of_the_raw_events(
@@ -242,7 +233,7 @@ def test_every_rollup_backed_answer_equals_a_scan_of_the_raw_events(
         fast = answer(store, site, query, TODAY)
         assert fast == answer(store, site, query, TODAY, raw=True), (name, params)
         if name in ("retention", "segment"):  # the per-event rows agree with the per-day ones
-            with mock.patch.object(reports, "_filtered", return_value=True):
+            with mock.patch.object(reports.People, "filtered", return_value=True):
                 assert fast == answer(store, site, query, TODAY), (name, params, "visitor_days")
 
 

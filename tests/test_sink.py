@@ -7,13 +7,13 @@ import time
 import uuid
 from pathlib import Path
 
-from support import Switchable, wait_until
+from support import Switchable, spool_folder, wait_until
 
 from collector.metrics import Metrics
 from collector.rows import EVENT_COLUMNS, EventRow, encode
 from collector.settings import Batching
 from collector.sink import RecentIds, Writer, warm_recent_ids
-from collector.spool import Record, Spool, sealed_segments, write_segment
+from collector.spool import Record, sealed_segments, write_segment
 from collector.store_chdb import ChdbStore
 
 HOUR = 1_795_341_600
@@ -34,12 +34,6 @@ def record(n: int = 1, *, ids: list[str] | None = None, site_id: int = 1) -> Rec
         for i in ids
     ]
     return Record(site_id=site_id, hour=HOUR, rows=encode(rows), ids=ids, counters=[("accepted", "", len(ids))])
-
-
-def spool_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "spool" / "0"
-    Spool(folder, segment_rows=10, segment_bytes=1 << 20, segment_age_s=1, max_bytes=1 << 30, retry_after_s=1).open()
-    return folder
 
 
 def segment_file(folder: Path, seq: int, records: list[Record]) -> Path:
