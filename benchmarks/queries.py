@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/queries.py                          # 1M and 10M events, seed 7
     .venv/bin/python benchmarks/queries.py --sizes 1000000 --reps 10 --markdown
+    .venv/bin/python benchmarks/queries.py --keep /tmp/ffbench   # fill once, reuse on the next runs
 
 For each size: a fresh embedded store, migrated, filled with synthetic events through INSERT ... SELECT
 in blocks of 500,000 (the materialized views keep the rollups as they would in production, a progress
@@ -116,6 +117,7 @@ def questions(rng: random.Random) -> dict[str, Callable[[], dict[str, str]]]:
 
     return {
         "heatmap": lambda: {"page": page(), "type": "click", **window(30)},
+        "heatmap (with visitors)": lambda: {"page": page(), "type": "click", "visitors": "true", **window(30)},
         "heatmap (moves, 1280)": lambda: {"page": page(), "type": "move", "width": "1280", **window(30)},
         "elements": lambda: {"page": page(), **window(30)},
         "scroll": lambda: {"page": page(), **window(30)},
@@ -134,6 +136,7 @@ def questions(rng: random.Random) -> dict[str, Callable[[], dict[str, str]]]:
 
 REPORT_OF = {
     "heatmap": "heatmap",
+    "heatmap (with visitors)": "heatmap",
     "heatmap (moves, 1280)": "heatmap",
     "elements": "elements",
     "scroll": "scroll",
@@ -156,14 +159,20 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(size: int, seed: int, reps: int, raw_reps: int) -> dict[str, dict[str, float]]:
+def measure(size: int, seed: int, reps: int, raw_reps: int, keep: Path | None) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as folder:
-        store = ChdbStore(Path(folder) / "data", database="footfall")
+        data = keep / f"{size}-{seed}" if keep else Path(folder) / "data"
+        filled = data / "filled"  # written once the fill is complete: a kept folder is reused after that
+        store = ChdbStore(data, database="footfall")
         try:
             migrate(store)
             print(f"{size:,} events:", file=sys.stderr)
-            seconds = fill(store, size, seed)
-            print(f"  filled in {seconds:.0f} s", file=sys.stderr)
+            if filled.exists():
+                print(f"  reusing {data}", file=sys.stderr)
+            else:
+                seconds = fill(store, size, seed)
+                filled.touch()
+                print(f"  filled in {seconds:.0f} s", file=sys.stderr)
             rng = random.Random(seed)
             results: dict[str, dict[str, float]] = {}
             for label, draw in questions(rng).items():
@@ -193,9 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=20, help="timings per report from the rollups")
     parser.add_argument("--raw-reps", type=int, default=5, help="timings per report as a raw scan")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument(
+        "--keep", type=Path, help="fill into DIR/<size>-<seed> and reuse it next time (pending migrations applied)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    by_size = {size: measure(size, args.seed, args.reps, args.raw_reps) for size in sizes}
+    by_size = {size: measure(size, args.seed, args.reps, args.raw_reps, args.keep) for size in sizes}
 
     header = ["report", *[f"{s:,}: p50 / p95 ms (raw p50 / p95, speed-up)" for s in sizes]]
     if len(sizes) > 1:

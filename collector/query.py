@@ -31,14 +31,15 @@ _env = jinja2.Environment(
 
 
 @functools.cache
-def sql(name: str, db: str, *, raw: bool = False, **switches: bool) -> str:
+def sql(name: str, db: str, *, raw: bool = False, **switches: bool | str) -> str:
     """A query file rendered for one database; parameters stay as {name:Type} for ClickHouse to bind.
     `raw`: the variant of a rollup-backed query that scans `events` instead (tests and benchmarks);
-    `switches`: parts a query leaves out when a request does not need them."""
+    `switches`: parts a query leaves out when a request does not need them, or a column it reads (never
+    a request's text)."""
     return _env.get_template(f"{name}.sql").render(db=db, raw=raw, **switches).strip().rstrip(";")
 
 
-def run(store: Store, name: str, params: Params, *, raw: bool = False, **switches: bool) -> list[Row]:
+def run(store: Store, name: str, params: Params, *, raw: bool = False, **switches: bool | str) -> list[Row]:
     return store.query(sql(name, store.database, raw=raw, **switches), params)
 
 

@@ -42,6 +42,7 @@ class HeatmapQuery(Range, kw_only=True):
     width: Width = 0
     step_x: Annotated[int, Meta(ge=1, le=100, description="tile width, % of the document width")] = 1
     step_y: Annotated[int, Meta(ge=10, le=10_000, multiple_of=10, description="tile height, pixels")] = 10
+    visitors: Annotated[bool, Meta(description="also count each tile's distinct visitors (slower)")] = False
 
 
 class ElementsQuery(Range, kw_only=True):
@@ -145,11 +146,12 @@ def heatmap(store: Store, site: Site, query: dict[str, str], today: date, *, raw
     p = parse(HeatmapQuery, query)
     since, until = days(p, today)
     params: Params = {"site": site.site_id, "page": to_page_key(p.page), "kind": p.type, "width": p.width}
-    rows = run(store, "heatmap", {**params, **_dates(since, until), "step_x": p.step_x, "step_y": p.step_y}, raw=raw)
-    tiles = [
-        {"x_pct": r["x_pct"], "y_px": r["y_px"], "fixed": r["fixed"], "hits": r["hits"], "visitors": r["visitors"]}
-        for r in rows
-    ]
+    steps = {"step_x": p.step_x, "step_y": p.step_y}
+    rows = run(store, "heatmap", {**params, **_dates(since, until), **steps}, raw=raw, visitors=p.visitors)
+    tiles = [{"x_pct": r["x_pct"], "y_px": r["y_px"], "fixed": r["fixed"], "hits": r["hits"]} for r in rows]
+    if p.visitors:
+        for tile, row in zip(tiles, rows, strict=True):
+            tile["visitors"] = row["visitors"]
     return {
         "page": params["page"],
         "type": p.type,
@@ -197,6 +199,7 @@ def scroll(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
 
 
 _PERIOD_DAYS: Final = {"day": 1, "week": 7, "month": 31}
+_PERIOD_COLUMN: Final = {"day": "days", "week": "weeks", "month": "months"}  # actor_events' columns
 
 
 def _period_start(day: date, period: str) -> date:
@@ -231,12 +234,13 @@ def retention(store: Store, site: Site, query: dict[str, str], today: date, *, r
     p = parse(RetentionQuery, query)
     since, until, params = _cohort_params(p, site, today)
     params |= {
-        "cohort_name": p.cohort_event or "*",  # actor_days keeps "any event" under the name "*"
+        "cohort_name": p.cohort_event or "*",  # actor_events keeps "any event" under the name "*"
         "return_name": p.return_event or "*",
     }
     sizes: dict[str, int] = {}
     returned: dict[str, dict[int, int]] = {}
-    for row in run(store, "retention", params, raw=raw, activity=False, filtered=p.filtered()):
+    switches: dict[str, bool | str] = {"activity": False, "filtered": p.filtered(), "periods": _PERIOD_COLUMN[p.period]}
+    for row in run(store, "retention", params, raw=raw, **switches):
         if row["offset"] < 0:
             sizes[row["cohort_start"]] = row["people"]
         else:
@@ -307,7 +311,7 @@ def segment(store: Store, site: Site, query: dict[str, str], today: date, *, raw
         "limit": p.limit,
         "offset": p.offset,
     }
-    rows = run(store, "segment", params, raw=raw, activity=False, filtered=p.filtered())
+    rows = run(store, "segment", params, raw=raw, activity=False, filtered=p.filtered(), periods="days")
     total = rows[0]["total"] if rows else 0
     members = [{"person": r["person"], "first_day": r["first_day"]} for r in rows]
     return {

@@ -17,6 +17,7 @@ from support import NOW, Collector, event, iso, spool_folder, wait_until
 
 from collector import reports
 from collector.metrics import Metrics
+from collector.migrate import load, migrate
 from collector.rows import EventRow, encode
 from collector.sink import RecentIds, Writer
 from collector.sites import Site
@@ -68,7 +69,9 @@ def test_clicks_at_known_coordinates_come_back_as_exact_tiles(collector: Collect
     day = NOW.date().isoformat()
     get_when(collector, "elements", lambda a: a["coverage"]["hits"] == 5, since=day, until=day)
     get_when(collector, "heatmap", lambda a: a["coverage"]["hits"] == 4, page="shop.example/products/42", type="move")
-    tiles = get(collector, "heatmap", page="https://shop.example/products/42", width=1280, since=day, until=day)
+    tiles = get(
+        collector, "heatmap", page="https://shop.example/products/42", width=1280, since=day, until=day, visitors="true"
+    )
     assert tiles["tiles"] == [
         {"x_pct": 10, "y_px": 2350, "fixed": False, "hits": 2, "visitors": 2},
         {"x_pct": 50, "y_px": 2350, "fixed": False, "hits": 1, "visitors": 1},
@@ -79,8 +82,8 @@ def test_clicks_at_known_coordinates_come_back_as_exact_tiles(collector: Collect
     every_width = get(
         collector, "heatmap", page="shop.example/products/42", since=day, until=day, step_x=10, step_y=100
     )
-    assert every_width["tiles"][0] == {"x_pct": 10, "y_px": 2300, "fixed": False, "hits": 3, "visitors": 2}
-    moves = get(collector, "heatmap", page="shop.example/products/42", type="move", since=day, until=day)
+    assert every_width["tiles"][0] == {"x_pct": 10, "y_px": 2300, "fixed": False, "hits": 3}  # no visitors unless asked
+    moves = get(collector, "heatmap", page="shop.example/products/42", type="move", since=day, until=day, visitors=1)
     assert moves["tiles"] == [{"x_pct": 10, "y_px": 2360, "fixed": False, "hits": 4, "visitors": 1}]
     top = get(collector, "elements", since=day, until=day)
     assert [(e["selector"], e["hits"], e["visitors"]) for e in top["elements"]][:2] == [
@@ -193,7 +196,11 @@ def store_through_the_writer(store: ChdbStore, folder: Path, rows: list[EventRow
 
 
 QUESTIONS: list[tuple[str, dict[str, str]]] = [
-    *[("heatmap", {"page": page, "type": kind}) for page in PAGES for kind in ("click", "rageclick", "move")],
+    *[
+        ("heatmap", {"page": page, "type": kind, "visitors": "true"})
+        for page in PAGES
+        for kind in ("click", "rageclick", "move")
+    ],
     ("heatmap", {"page": PAGES[1], "width": "375", "step_x": "5", "step_y": "250"}),
     ("elements", {}),
     ("elements", {"page": PAGES[0], "type": "rageclick", "width": "1280"}),
@@ -302,3 +309,74 @@ def test_retention_counts_a_person_across_identify(store: ChdbStore, tmp_path: P
         (date(2026, 9, 28).isoformat(), 1, [1, 1, 0])
     ]
     assert answer == reports.retention(store, site, query, TODAY, raw=True)
+
+
+def test_migration_0009_fills_its_rollups_from_the_events_already_stored(tmp_path: Path) -> None:
+    """A store that took events under 0008 gets them into 0009's rollups, once, also when 0009 runs
+    again from its start (as after failing halfway)."""
+    store = ChdbStore(tmp_path / "data", database="footfall")
+    try:
+        shipped = load()
+        migrate(store, migrations=[m for m in shipped if m.version <= 8])
+        site = Site(site_id=next(_sites), name="s", allowed_origins=(), write_key="w", read_key_sha256="r")
+        rows = []
+        for n, (anonymous, user, day, kind, name) in enumerate(
+            [
+                ("a0", "", 0, "pageview", ""),
+                ("a0", "", 0, "track", "signup"),
+                ("a0", "u0", 8, "identify", ""),
+                ("a1", "u0", 15, "track", "purchase"),
+                ("a2", "", 1, "click", ""),
+                ("a2", "", 9, "move", ""),
+            ]
+        ):
+            at = (BASE + timedelta(days=day, seconds=n)).timestamp()
+            rows.append(
+                EventRow(
+                    site_id=site.site_id,
+                    event_id=str(uuid.uuid4()),
+                    type=kind,
+                    name=name,
+                    timestamp=f"{at:.3f}",
+                    client_ts=f"{at:.3f}",
+                    received_at=f"{at:.3f}",
+                    anonymous_id=anonymous,
+                    user_id=user,
+                    page_key=PAGES[0],
+                    width_bucket=1280,
+                    doc_w=1000,
+                    x=100,
+                    y=200,
+                    points=[(10, 20, 3)] if kind == "move" else [],
+                    visitor_key=anonymous,
+                )
+            )
+        store_through_the_writer(store, spool_folder(tmp_path), rows, [])
+        window = {"since": BASE.date().isoformat(), "until": (BASE + timedelta(days=20)).date().isoformat()}
+        questions = [
+            ("heatmap", {"page": PAGES[0], "visitors": "true"}),
+            ("heatmap", {"page": PAGES[0], "type": "move"}),
+            ("retention", {"period": "week", "periods": "2"}),
+            ("segment", {"did": "signup", "not_did": "purchase", "within_days": "7"}),
+        ]
+
+        def answers() -> list[dict[str, Any]]:
+            found = []
+            for name, params in questions:
+                answer = reports.REPORTS[name][0]
+                fast = answer(store, site, {**window, **params}, TODAY)
+                assert fast == answer(store, site, {**window, **params}, TODAY, raw=True), (name, params)
+                found.append(fast)
+            return found
+
+        assert [m.name for m in migrate(store)] == ["keyed_rollups"]
+        first = answers()
+        assert first[0]["coverage"] == {"hits": 1}
+        assert first[1]["coverage"] == {"hits": 3}
+        assert [(c["size"], c["returned"]) for c in first[2]["cohorts"]] == [(1, [1, 1, 1])]  # a0 and a1 are u0
+        (again,) = [m for m in shipped if m.version == 9]
+        for statement in again.statements(db="footfall", cluster=None):
+            store.execute(statement)
+        assert answers() == first
+    finally:
+        store.close()

@@ -7,7 +7,7 @@
 people AS
 (
     SELECT
-        cityHash64(if(ids.uid != '', ids.uid, d.actor)) AS person_key,
+        if(ids.pk != 0, ids.pk, cityHash64(d.actor)) AS person_key,
         any(if(ids.uid != '', ids.uid, d.actor)) AS person,
 {% if raw %}
         countIf({cohort_event:String} = '' OR d.name = {cohort_event:String}) AS qualifies,

@@ -1,40 +1,47 @@
 {#- The fast path of _people.sql (no attribute filter, no activity), after _ids.sql: one row per person
-    from `actor_days`, reading only the rows of `cohort_name` and `return_name` ('*': any event;
-    '': none). Same columns: cohort, back, first_did, did_days. -#}
+    from `actor_events`, reading only the rows of `cohort_name` and `return_name` ('*': any event;
+    '': none). Same columns: person, cohort, back, first_did, did_days. Switch: `periods`, the
+    stored column of the asked period (days, weeks or months). -#}
 people AS
 (
     SELECT
         person,
-        multiIf({period:String} = 'week', toMonday(first_day_), {period:String} = 'month', toStartOfMonth(first_day_), first_day_) AS cohort,
-        arrayDistinct(arrayMap(
-            d -> multiIf({period:String} = 'week', toMonday(d), {period:String} = 'month', toStartOfMonth(d), d), r_days
-        )) AS back,
-        first_day_ AS first_did,
-        r_days AS did_days
+        multiIf({period:String} = 'week', toMonday(first_did), {period:String} = 'month', toStartOfMonth(first_did), first_did) AS cohort,
+        arrayDistinct(back_) AS back,
+        first_did,
+        did_days
     FROM
     (
         SELECT
-            cityHash64(if(ids.uid != '', ids.uid, a.actor)) AS person_key,
+            if(ids.pk != 0, ids.pk, a.actor_key) AS person_key,
             any(if(ids.uid != '', ids.uid, a.actor)) AS person,
-            arrayMin(groupUniqArrayArrayIf(a.days, a.name = {cohort_name:String})) AS first_day_,
-            groupUniqArrayArrayIf(a.days, a.name = {return_name:String}) AS r_days,
+            minIf(a.first_day, a.name = {cohort_name:String}) AS first_did,
+            groupArrayArrayIf(a.{{ periods }}, a.name = {return_name:String}) AS back_,
+            arrayDistinct(groupArrayArrayIf(a.days, a.name = {return_name:String})) AS did_days,
             countIf(a.name = {cohort_name:String}) AS qualifies
         FROM
         (
 {% if raw %}
-            SELECT event_name AS name, if(anonymous_id != '', anonymous_id, user_id) AS actor, [toDate(timestamp)] AS days
+            SELECT
+                event_name AS name,
+                cityHash64(if(anonymous_id != '', anonymous_id, user_id)) AS actor_key,
+                if(anonymous_id != '', anonymous_id, user_id) AS actor,
+                toDate(timestamp) AS first_day,
+                [first_day] AS days,
+                [toMonday(first_day)] AS weeks,
+                [toStartOfMonth(first_day)] AS months
             FROM {{ db }}.events
             ARRAY JOIN [if(type = 'track', events.name, concat('$', type)), '*'] AS event_name
             WHERE site_id = {site:UInt32} AND (anonymous_id != '' OR user_id != '')
               AND type NOT IN ('click', 'rageclick', 'deadclick', 'move', 'scroll')
+              AND event_name IN ({cohort_name:String}, {return_name:String})
 {% else %}
-            SELECT name, actor, days
-            FROM {{ db }}.actor_days
-            WHERE site_id = {site:UInt32}
+            SELECT name, actor_key, actor, first_day, days, {{ periods }}
+            FROM {{ db }}.actor_events
+            WHERE site_id = {site:UInt32} AND name IN ({cohort_name:String}, {return_name:String})
 {% endif %}
         ) AS a
-        LEFT JOIN ids ON cityHash64(a.actor) = ids.k
-        WHERE a.name IN ({cohort_name:String}, {return_name:String})
+        LEFT JOIN ids ON a.actor_key = ids.k
         GROUP BY person_key
         HAVING qualifies > 0
     )

@@ -1,13 +1,14 @@
--- GET /api/v1/heatmap: hits and distinct visitors per tile of one page, at the asked resolution.
--- x_pct: the tile's left edge in % of the document width; y_px: its top edge in document pixels
--- (viewport pixels for fixed elements). The raw variant computes the same from `events`.
+-- GET /api/v1/heatmap: hits (and, with the `visitors` switch, distinct visitors) per tile of one page,
+-- at the asked resolution. x_pct: the tile's left edge in % of the document width; y_px: its top edge in
+-- document pixels (viewport pixels for fixed elements). The raw variant computes the same from `events`.
 SELECT
     fixed,
     intDiv(tile_x, {step_x:UInt8}) * {step_x:UInt8} AS x_pct,
     intDiv(tile_y * 10, {step_y:UInt32}) * {step_y:UInt32} AS y_px,
-    sum(n) AS hits,
 {% if raw %}
-    uniqExact(visitor) AS visitors
+    sum(n) AS hits{% if visitors %},
+    uniqExact(visitor) AS visitors{% endif %}
+
 FROM
 (
     SELECT
@@ -23,11 +24,13 @@ FROM
       AND ({width:UInt16} = 0 OR width_bucket = {width:UInt16})
 )
 {% else %}
-    uniqExactMerge(visitors) AS visitors
-FROM (SELECT fixed, tile_x, tile_y, hits AS n, visitors FROM {{ db }}.heat_tiles
-      WHERE site_id = {site:UInt32} AND page_key = {page:String} AND kind = {kind:String}
-        AND day BETWEEN {since:Date} AND {until:Date}
-        AND ({width:UInt16} = 0 OR width_bucket = {width:UInt16}))
+    sum(page_tiles.hits) AS hits{% if visitors %},
+    uniqExactMerge(page_tiles.visitors) AS visitors{% endif %}
+
+FROM {{ db }}.page_tiles
+WHERE site_id = {site:UInt32} AND page_hash = cityHash64({page:String}) AND kind = {kind:String}
+  AND day BETWEEN {since:Date} AND {until:Date}
+  AND ({width:UInt16} = 0 OR width_bucket = {width:UInt16})
 {% endif %}
 GROUP BY fixed, x_pct, y_px
 ORDER BY fixed, y_px, x_pct;
