@@ -4,6 +4,7 @@ Every refusal is an ApiError with a specific status and a detail that says what 
 with some bad events keeps the good ones and reports the bad ones by index.
 """
 
+import asyncio
 import ipaddress
 import re
 import zlib
@@ -57,11 +58,19 @@ async def read_body(
             raise _too_large(int(content_length), limits.max_body_bytes)
     parts: list[bytes] = []
     size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limits.max_body_bytes:
-            raise _too_large(size, limits.max_body_bytes, at_least=True)
-        parts.append(chunk)
+    try:
+        async with asyncio.timeout(limits.body_timeout_s):  # a client trickling its body holds a task: not forever
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limits.max_body_bytes:
+                    raise _too_large(size, limits.max_body_bytes, at_least=True)
+                parts.append(chunk)
+    except TimeoutError:
+        raise ApiError(
+            408,
+            "body_timeout",
+            f"the body did not arrive within {limits.body_timeout_s} s ({size:,} bytes came); send it at once",
+        ) from None
     body = b"".join(parts)
     # sendBeacon cannot set Content-Encoding, so a gzip body is also recognised by its magic bytes.
     if encoding == "gzip" or body[:2] == GZIP_MAGIC:

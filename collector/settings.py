@@ -31,6 +31,7 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_future_s: Positive = 86_400  # how far an event's ts may lie after the batch's sent_at
     site_rate_eps: Annotated[int, Meta(ge=0)] = 10_000  # events/s per site and process; 0: no limit
     site_burst_events: Positive = 50_000  # what a site may send at once before the rate applies
+    body_timeout_s: Annotated[float, Meta(gt=0)] = 30.0  # from the handler's start to the body's last byte
 
 
 class Batching(msgspec.Struct, frozen=True, kw_only=True):

@@ -25,8 +25,8 @@ fi
 export FOOTFALL_REQUIRE_BROWSER=1  # here a missing browser fails the browser tests instead of skipping them
 
 echo "== ruff"
-.venv/bin/ruff check collector tests benchmarks server-sdk-python
-.venv/bin/ruff format --check collector tests benchmarks server-sdk-python
+.venv/bin/ruff check collector tests benchmarks loadtests server-sdk-python
+.venv/bin/ruff format --check collector tests benchmarks loadtests server-sdk-python
 echo "== mypy --strict"
 .venv/bin/mypy
 echo "== pytest"

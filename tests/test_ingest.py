@@ -71,6 +71,23 @@ def test_body_limits_apply_to_declared_streamed_and_inflated_sizes() -> None:
     assert refused(read, [b"x"], length="ten").code == "bad_content_length"
 
 
+def test_a_body_that_trickles_past_the_timeout_gets_a_408() -> None:
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"events": ['
+        await asyncio.Event().wait()  # the rest never comes
+        yield b"]}"
+
+    async def slow_read() -> bytes:
+        return await ingest.read_body(
+            trickle(), content_type="application/json", content_encoding="", content_length="900000",
+            limits=Limits(body_timeout_s=0.05),
+        )  # fmt: skip
+
+    error = refused(asyncio.run, slow_read())
+    assert (error.status, error.code) == (408, "body_timeout")
+    assert "12 bytes came" in error.detail
+
+
 def test_gzip_bomb_is_stopped_without_inflating_it() -> None:
     bomb = gzip.compress(b"\0" * (64 << 20))
     error = refused(ingest.gunzip, bomb, limit=1 << 20)

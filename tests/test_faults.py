@@ -1,0 +1,173 @@
+"""Bad days under load: the collector killed at random moments while clients post, and clients that
+trickle their requests. Bounded in time; each test prints what it tried."""
+
+import random
+import re
+import signal
+import socket
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import httpx
+import payloads
+from processes import serving
+from support import wait_until
+
+from collector.store_chdb import ChdbStore
+
+FAST = {"FOOTFALL_MAX_DELAY_MS": "30"}
+SEED = 20261123
+CYCLES = 4
+CLIENTS = 4
+
+
+def make_batches(key: str, count: int, rng: random.Random) -> list[payloads.Payload]:
+    """Browser fetches, beacons (plain and gzip) and SDK batches, every event id unique."""
+    now = payloads.utcnow()
+    made: list[payloads.Payload] = []
+    for n in range(count):
+        visitor = payloads.Visitor(random.Random(rng.getrandbits(64)))
+        kind = n % 4
+        if kind == 3:
+            made.append(
+                payloads.sdk_batch(visitor, key, payloads.server_events(visitor, rng.randint(20, 60), now), now)
+            )
+        else:
+            events = payloads.browser_events(visitor, rng.randint(1, 20), now)
+            if kind == 0:
+                made.append(payloads.json_batch(visitor, key, events, now))
+            else:
+                made.append(payloads.beacon(visitor, key, events, now, compress=kind == 2))
+    return made
+
+
+class Clients:
+    """Threads posting batches from a shared queue as SDKs do: a batch without a 202 goes back in the
+    queue and is sent again, same ids, once the collector answers."""
+
+    def __init__(self, batches: list[payloads.Payload]) -> None:
+        self.todo = deque(batches)
+        self.acknowledged: set[str] = set()
+        self.lock = threading.Lock()
+        self.posts = 0
+
+    def run(self, url: str, until: threading.Event) -> None:
+        with httpx.Client(base_url=url, timeout=10) as http:
+            while not until.is_set():
+                with self.lock:
+                    if not self.todo:
+                        return
+                    batch = self.todo.popleft()
+                    self.posts += 1
+                try:
+                    answer = http.post(batch.path, content=batch.body, headers=batch.headers)
+                    ok = answer.status_code == 202
+                    assert ok or answer.status_code == 503, answer.text  # anything else is a bug
+                except httpx.TransportError:
+                    ok = False
+                with self.lock:
+                    if ok:
+                        self.acknowledged.update(str(i) for i in batch.ids)
+                    else:
+                        self.todo.append(batch)
+                if not ok:
+                    time.sleep(0.05)
+
+    def load(self, url: str, seconds: float | None) -> None:
+        """CLIENTS threads until the queue is empty, or for `seconds` (then they stop where they are)."""
+        until = threading.Event()
+        threads = [threading.Thread(target=self.run, args=(url, until)) for _ in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        if seconds is not None:
+            time.sleep(seconds)
+            until.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+
+def test_sigkill_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    data = tmp_path / "data"
+    with serving(data, env=FAST) as served:
+        write_key = re.search(r"write key: (ffw_\S+)", "".join(served.output)).group(1)  # type: ignore[union-attr]
+    batches = make_batches(write_key, 2000, rng)
+    sent = {str(i) for batch in batches for i in batch.ids}
+    clients = Clients(batches)
+    kills = []
+    for _ in range(CYCLES):
+        with serving(data, env=FAST) as served:
+            moment = rng.uniform(0.2, 1.5)
+            killer = threading.Timer(moment, served.process.send_signal, args=(signal.SIGKILL,))
+            killer.start()
+            clients.load(served.url, seconds=moment + 0.3)  # still posting when the kill comes
+            killer.join()
+            served.process.wait(timeout=30)
+            kills.append((round(moment, 2), len(clients.acknowledged)))
+            assert clients.todo, "the load ran out before the kill: make more batches"
+        assert served.process.returncode == -signal.SIGKILL
+    with serving(data, env=FAST) as served:
+        clients.load(served.url, seconds=None)  # the rest, and every batch that got no 202
+        assert not clients.todo
+    assert served.process.returncode == 0
+    print(
+        f"{CYCLES} kills at (s after start, events acknowledged so far): {kills};",
+        f"{clients.posts} posts, {len(sent)} events",
+    )
+
+    store = ChdbStore(data, database="footfall")
+    try:
+        (row,) = store.query("SELECT count() AS n, uniqExact(event_id) AS ids FROM footfall.events")
+        stored = {r["event_id"] for r in store.query("SELECT toString(event_id) AS event_id FROM footfall.events")}
+        counted = store.query("SELECT sum(events) AS n FROM footfall.ingest_counters WHERE outcome = 'accepted'")
+    finally:
+        store.close()
+    assert clients.acknowledged == sent
+    assert row == {"n": len(sent), "ids": len(sent)}, "an event was lost or stored twice (no FINAL here)"
+    assert stored == sent
+    assert counted == [{"n": len(sent)}]
+
+
+def test_slow_clients_hold_neither_memory_nor_the_door(tmp_path: Path) -> None:
+    """Slowloris: 200 connections trickling headers, and 50 announcing a large body and sending a few
+    bytes of it. Meanwhile ordinary batches are still answered 202, and the collector's memory stays bounded."""
+    with serving(tmp_path / "data", env=FAST) as served:
+        write_key = re.search(r"write key: (ffw_\S+)", "".join(served.output)).group(1)  # type: ignore[union-attr]
+        host, port = served.url.removeprefix("http://").split(":")
+        rss_before = rss_kb(served.process.pid)
+        slow = []
+        for n in range(250):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            if n < 200:
+                sock.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            else:
+                sock.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+                sock.sendall(b'Content-Length: 900000\r\n\r\n{"events": [')
+            slow.append(sock)
+        try:
+            batches = make_batches(write_key, 20, random.Random(SEED))
+            with httpx.Client(base_url=served.url, timeout=30) as http:
+                for batch in batches:
+                    for sock in slow[::10]:
+                        sock.sendall(b"a")  # a byte now and then keeps each one open
+                    answer = http.post(batch.path, content=batch.body, headers=batch.headers)
+                    assert answer.status_code == 202, answer.text
+            rss_after = rss_kb(served.process.pid)
+            print(
+                "250 slow connections open; 20 batches answered 202;",
+                f"RSS {rss_before // 1024} -> {rss_after // 1024} MiB",
+            )
+            assert rss_after - rss_before < 64 * 1024, "slow connections should not cost tens of MiB"
+        finally:
+            for sock in slow:
+                sock.close()
+        wait_until(lambda: served.process.poll() is None, what="the collector to stay up")
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
