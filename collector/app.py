@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from starlette.applications import Starlette
@@ -177,7 +177,12 @@ async def script(request: Request) -> Response:
     rendered = snippet.render(site.write_key, snippet.endpoint_for(settings, str(request.base_url)), settings)
     # Short max-age: a change of settings or key reaches pages within 5 minutes; the ETag makes the
     # revalidation a 304. Bodies are compressed once per site, when rendered.
-    headers = {"ETag": rendered.etag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+    headers = {
+        "ETag": rendered.etag,
+        "Cache-Control": "public, max-age=300",
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+    }
     if request.headers.get("if-none-match") == rendered.etag:
         return Response(status_code=304, headers=headers)
     accepted = {part.split(";")[0].strip() for part in request.headers.get("accept-encoding", "").split(",")}
@@ -191,12 +196,15 @@ async def script(request: Request) -> Response:
 
 # -- read API -----------------------------------------------------------------------------------
 
+# A site's data: kept out of shared caches and never sniffed as another type.
+PRIVATE: Final = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
 
 async def events(request: Request) -> Response:
     state = request.app.state
     site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
     params = dict(request.query_params)
-    return JSON(await asyncio.to_thread(query.recent_events, state.store, site, params))
+    return JSON(await asyncio.to_thread(query.recent_events, state.store, site, params), headers=PRIVATE)
 
 
 async def report(request: Request) -> Response:
@@ -214,9 +222,9 @@ async def report(request: Request) -> Response:
         lines = ["person,first_day", *(f"{_csv(m['person'])},{m['first_day']}" for m in result["members"])]
         disposition = f'attachment; filename="{site.name}-{name}.csv"'
         return Response(
-            "\r\n".join(lines) + "\r\n", media_type="text/csv", headers={"Content-Disposition": disposition}
+            "\r\n".join(lines) + "\r\n", media_type="text/csv", headers={"Content-Disposition": disposition, **PRIVATE}
         )
-    return JSON({"site": site.name, **result})
+    return JSON({"site": site.name, **result}, headers=PRIVATE)
 
 
 def _csv(value: str) -> str:

@@ -89,6 +89,7 @@ class Result:
     spooled: int
     exit_code: int
     null: Locusted | None
+    threads: str = ""  # where the collector's CPU went during the load
 
     @property
     def problems(self) -> list[str]:
@@ -119,6 +120,34 @@ def rss_mb(roots: list[int]) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+def thread_ticks(roots: list[int]) -> dict[str, int]:
+    """CPU ticks per kind of thread in the process trees: each process's main thread (its event loop),
+    its other Python threads (the writer, spool syncs), and the engine's threads by their name."""
+    ticks: dict[str, int] = {}
+    for pid in {p for root in roots for p in loadgen.process_tree(root)}:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                text = (task / "stat").read_text()
+            except OSError:
+                continue
+            comm, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+            if int(task.name) == pid:
+                kind = "main thread: HTTP, decode, enrich, spool" if pid in roots else "edge processes' main threads"
+            elif comm.startswith("python"):
+                kind = "other Python threads: writer, fsync"
+            else:
+                kind = f"engine: {comm.rstrip('0123456789')}"
+            ticks[kind] = ticks.get(kind, 0) + int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def busiest(before: dict[str, int], after: dict[str, int], seconds: float, top: int = 6) -> str:
+    """The thread kinds that used the most CPU between two readings, as % of one core."""
+    hz = os.sysconf("SC_CLK_TCK")
+    used = sorted(((after.get(k, 0) - before.get(k, 0)) / hz / seconds, k) for k in after)
+    return "; ".join(f"{kind} {share:.0%}" for share, kind in reversed(used[-top:]) if share >= 0.01)
 
 
 def locust(
@@ -191,14 +220,15 @@ def full_run(args: argparse.Namespace, workers: int, batch: int, workdir: Path, 
         url = f"http://127.0.0.1:{port}"
         loadgen.wait_ready(child, url, runs.START_TIMEOUT_S)
         loadgen.wait_serving(child, url, port, workers, runs.START_TIMEOUT_S)
+        threads0 = thread_ticks([child.proc.pid])
         load, peak = locust(url, key, args, batch, workdir=workdir, name=name, roots=[child.proc.pid])
-        ended = time.perf_counter()
+        ended, threads = time.perf_counter(), busiest(threads0, thread_ticks([child.proc.pid]), load.seconds)
         queryable = loadgen.run_async(queryable_after(url, load.acknowledged, ended, args.stored_timeout))
         exit_code = loadgen.stop(child.proc, loadgen.STOP_TIMEOUT_S)
     settings = from_env({})
     counts = runs.count_stored(data, settings)
     spooled = runs.spooled_events(data / "spool")
-    return Result(workers, batch, load, peak, queryable, counts["n"], counts["ids"], spooled, exit_code, None)
+    return Result(workers, batch, load, peak, queryable, counts["n"], counts["ids"], spooled, exit_code, None, threads)
 
 
 async def queryable_after(url: str, target: int, ended: float, timeout_s: float) -> float | None:
@@ -237,23 +267,15 @@ def raw_insert_rows_per_s(workdir: Path, geo: Path, block_rows: int, seconds: fl
     return block_rows * len(times) / sum(times)
 
 
-def int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers >= 0, got {text!r}")
-    return values
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60, help="Locust's run time (default 60)")
     parser.add_argument("--users", type=int, default=50, help="concurrent Locust users (default 50)")
     parser.add_argument("--spawn-rate", type=float, default=0, help="users started per second (default: all at once)")
-    parser.add_argument("--workers", type=int_list, default=[1], help="footfall serve --workers, e.g. 1,2")
-    parser.add_argument("--batch", type=int_list, default=[0], help="events per request, e.g. 1,20,200 (0: mixed)")
+    parser.add_argument("--workers", type=ingest.int_list, default=(1,), help="footfall serve --workers, e.g. 1,2")
+    parser.add_argument(
+        "--batch", type=ingest.int_list, default=(0,), help="events per request, e.g. 1,20,200 (default: mixed)"
+    )
     parser.add_argument(
         "--wait", type=float, default=None, help="seconds between a user's requests (default: a browser's pace)"
     )
@@ -326,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
         raw = None if args.no_ceilings else raw_insert_rows_per_s(workdir, geo, 20_000, 5.0)
     table = report(results, raw)
     print(table.markdown() if args.markdown else table.text())
+    print()
+    for r in results:
+        label = f"{r.workers} worker(s), batch {r.batch or 'mixed'}"
+        print(f"{'- ' if args.markdown else ''}{label}, the collector's CPU by thread: {r.threads}")
     ok = all(not r.problems for r in results)
     acknowledged = sum(r.load.acknowledged for r in results)
     stored = sum(r.stored for r in results)

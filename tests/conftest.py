@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from geodb import write_city_db
-from support import NOW_MS, Collector, Site, serve
+from support import NOW_MS, Collector, Site, serve, tried
 
 from collector.app import create_app
 from collector.migrate import migrate
@@ -48,3 +48,15 @@ def collector(store: ChdbStore, settings: Settings) -> Iterator[Collector]:
             yield client
         finally:
             client.http.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many cases the fault, fuzz, security and load suites tried, and how they were answered."""
+    if not tried:
+        return
+    terminalreporter.section("cases tried")
+    for name, outcomes in sorted(tried.items()):
+        detail = ", ".join(f"{outcome}: {n:,}" for outcome, n in sorted(outcomes.items()))
+        if all(outcome.isdigit() for outcome in outcomes):  # HTTP statuses: the total is the cases tried
+            detail = f"{sum(outcomes.values()):,} requests ({detail})"
+        terminalreporter.write_line(f"{name}: {detail}")

@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -165,3 +166,8 @@ def spool_folder(tmp_path: Path) -> Path:
             folder, segment_rows=10, segment_bytes=1 << 20, segment_age_s=1, max_bytes=1 << 30, retry_after_s=1
         ).open()
     return folder
+
+
+# What the fault, fuzz, security and load suites tried, printed at the end of the run (conftest.py):
+# "name": Counter of outcomes, e.g. tried["hostile batches"]["400"] += 1.
+tried: defaultdict[str, Counter[str]] = defaultdict(Counter)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import payloads
 from processes import serving
-from support import wait_until
+from support import tried, wait_until
 
 from collector.store_chdb import ChdbStore
 
@@ -112,6 +112,7 @@ def test_sigkill_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path
         clients.load(served.url, seconds=None)  # the rest, and every batch that got no 202
         assert not clients.todo
     assert served.process.returncode == 0
+    tried["faults: SIGKILL under load"].update(kills=CYCLES, posts=clients.posts, events=len(sent))
     print(
         f"{CYCLES} kills at (s after start, events acknowledged so far): {kills};",
         f"{clients.posts} posts, {len(sent)} events",
@@ -159,6 +160,7 @@ def test_slow_clients_hold_neither_memory_nor_the_door(tmp_path: Path) -> None:
                 "250 slow connections open; 20 batches answered 202;",
                 f"RSS {rss_before // 1024} -> {rss_after // 1024} MiB",
             )
+            tried["faults: slow clients"].update(slow_connections=len(slow), batches_answered_meanwhile=len(batches))
             assert rss_after - rss_before < 64 * 1024, "slow connections should not cost tens of MiB"
         finally:
             for sock in slow:

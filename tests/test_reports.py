@@ -177,6 +177,25 @@ def histories(draw: st.DrawFn) -> list[EventRow]:
     return draw(st.permutations(rows))  # late and out-of-order
 
 
+def person_event(
+    site_id: int, anonymous: str, user: str, at: datetime, kind: str = "pageview", name: str = "", **extra: Any
+) -> EventRow:
+    """One stored row of a person's history, at `at`."""
+    seconds = f"{at.timestamp():.3f}"
+    return EventRow(
+        site_id=site_id,
+        event_id=str(uuid.uuid4()),
+        type=kind,
+        name=name,
+        timestamp=seconds,
+        client_ts=seconds,
+        received_at=seconds,
+        anonymous_id=anonymous,
+        user_id=user,
+        **extra,
+    )
+
+
 def store_through_the_writer(store: ChdbStore, folder: Path, rows: list[EventRow], retries: list[int]) -> None:
     """Rows in segments of up to 7, stored by the real writer; `retries` names rows a client sends
     again in a later segment, and every segment is replayed once as after a crash."""
@@ -276,25 +295,11 @@ def test_retention_counts_a_person_across_identify(store: ChdbStore, tmp_path: P
     folder = spool_folder(tmp_path)
     site_id = next(_sites)
 
-    def row(anonymous: str, user: str, day: int, kind: str = "pageview", name: str = "") -> EventRow:
-        at = (BASE + timedelta(days=day, hours=1)).timestamp()
-        return EventRow(
-            site_id=site_id,
-            event_id=str(uuid.uuid4()),
-            type=kind,
-            name=name,
-            timestamp=f"{at:.3f}",
-            client_ts=f"{at:.3f}",
-            received_at=f"{at:.3f}",
-            anonymous_id=anonymous,
-            user_id=user,
-        )
-
     rows = [
-        row("phone", "", 0),
-        row("phone", "jo", 0, "identify"),
-        row("laptop", "", 7),
-        row("laptop", "jo", 7, "identify"),
+        person_event(site_id, "phone", "", BASE + timedelta(days=0, hours=1)),
+        person_event(site_id, "phone", "jo", BASE + timedelta(days=0, hours=1), "identify"),
+        person_event(site_id, "laptop", "", BASE + timedelta(days=7, hours=1)),
+        person_event(site_id, "laptop", "jo", BASE + timedelta(days=7, hours=1), "identify"),
     ]
     store_through_the_writer(store, folder, rows, [])
     site = Site(site_id=site_id, name="s", allowed_origins=(), write_key="w", read_key_sha256="r")
@@ -330,26 +335,11 @@ def test_migration_0009_fills_its_rollups_from_the_events_already_stored(tmp_pat
                 ("a2", "", 9, "move", ""),
             ]
         ):
-            at = (BASE + timedelta(days=day, seconds=n)).timestamp()
+            at = BASE + timedelta(days=day, seconds=n)
+            extra = {"points": [(10, 20, 3)]} if kind == "move" else {}
+            place = {"page_key": PAGES[0], "width_bucket": 1280, "doc_w": 1000, "x": 100, "y": 200}
             rows.append(
-                EventRow(
-                    site_id=site.site_id,
-                    event_id=str(uuid.uuid4()),
-                    type=kind,
-                    name=name,
-                    timestamp=f"{at:.3f}",
-                    client_ts=f"{at:.3f}",
-                    received_at=f"{at:.3f}",
-                    anonymous_id=anonymous,
-                    user_id=user,
-                    page_key=PAGES[0],
-                    width_bucket=1280,
-                    doc_w=1000,
-                    x=100,
-                    y=200,
-                    points=[(10, 20, 3)] if kind == "move" else [],
-                    visitor_key=anonymous,
-                )
+                person_event(site.site_id, anonymous, user, at, kind, name, visitor_key=anonymous, **place, **extra)
             )
         store_through_the_writer(store, spool_folder(tmp_path), rows, [])
         window = {"since": BASE.date().isoformat(), "until": (BASE + timedelta(days=20)).date().isoformat()}

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from support import NOW, NOW_MS, Collector, Site, event, iso, serve, wait_until
+from support import NOW, NOW_MS, Collector, Site, event, iso, serve, tried, wait_until
 
 from collector.app import create_app
 from collector.settings import Settings
@@ -110,6 +110,8 @@ def test_a_read_key_reads_nothing_of_another_site_through_any_endpoint(
         for path, params in every_read(page):
             answer = collector.http.get(path, params=params, headers={"Authorization": f"Bearer {key}"})
             assert answer.status_code == 200, (path, params, answer.text)
+            if key == other["read"]:
+                tried["security: another site's read key, per endpoint"][str(answer.status_code)] += 1
             if leaks(answer.text.replace(page, "")):  # the page asked for is echoed, which tells nothing
                 seen.add(path)
         return seen
@@ -137,19 +139,20 @@ def test_sql_in_any_query_parameter_is_refused_or_inert(collector: Collector, in
     spec = collector.http.get("/api/v1/openapi.json").json()
     auth = {"Authorization": f"Bearer {collector.site.read_key}"}
     before = collector.store.query("SELECT count() AS n FROM footfall.events")
-    tried = 0
+    count = 0
     for path, methods in spec["paths"].items():
         for parameter in methods["get"].get("parameters", []):
             if parameter["in"] != "query":
                 continue
             answer = collector.http.get(path, params={parameter["name"]: injection}, headers=auth)
-            tried += 1
+            count += 1
+            tried["security: SQL in a query parameter"][str(answer.status_code)] += 1
             assert answer.status_code < 500, (path, parameter["name"], answer.text)
             if answer.status_code == 200 and path != "/api/v1/events":
                 assert MARK not in answer.text or parameter["name"] not in ("page", "person"), (path, answer.text)
             else:
                 assert answer.status_code in (200, 400, 422), (path, parameter["name"], answer.status_code)
-    assert tried > 40
+    assert count > 40
     assert collector.store.query("SELECT count() AS n FROM footfall.events") == before
     assert collector.store.query("EXISTS TABLE footfall.events") == [{"result": 1}]
 
@@ -173,3 +176,13 @@ def test_read_keys_are_stored_hashed_and_keys_never_logged(
     logged = "\n".join(f"{r.getMessage()} {r.args}" for r in server_side)
     for key in keys:
         assert key not in logged
+
+
+def test_read_answers_stay_out_of_shared_caches_and_scripts_are_not_sniffed(collector: Collector) -> None:
+    auth = {"Authorization": f"Bearer {collector.site.read_key}"}
+    for path, params in every_read("shop.example/"):
+        answer = collector.http.get(path, params=params, headers=auth)
+        assert answer.headers["cache-control"] == "private, no-store", path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+    script = collector.http.get(f"/s/{collector.site.write_key}.js")
+    assert script.headers["x-content-type-options"] == "nosniff"
