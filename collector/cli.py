@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from collector import __version__, migrate, snippet
+from collector import __version__, http_protocol, migrate, snippet
 from collector.admin import site_view
 from collector.datadir import DataDir
 from collector.errors import ConfigError, DataDirLocked, FootfallError, SiteError, SiteNotFound
@@ -76,6 +76,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 host=settings.host,
                 port=port,
                 workers=settings.workers,
+                http=http_protocol.HeaderDeadlineFromEnv,
                 access_log=False,
                 log_level="warning",
             )
@@ -89,7 +90,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             extras = main_app_extras(settings, port=port, internal=internal)
             sockets.append(internal)
         app = create_app(settings, store=store, admin_token=token, **extras)
-        config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
+        config = http_protocol.uvicorn_config(app, header_timeout_s=settings.header_timeout_s)
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again; by then everything
         # is written, so let that end `serve` normally (exit 0) and close the store below.
         signal.signal(signal.SIGTERM, lambda signum, frame: None)

@@ -60,6 +60,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For is believed
     sites_refresh_s: Annotated[float, Meta(gt=0)] = 10.0  # reload sites on this period
     sites_miss_reload_s: Annotated[float, Meta(ge=0)] = 1.0  # an unknown key reloads at most this often
+    header_timeout_s: Annotated[float, Meta(gt=0)] = 10.0  # a request's headers must arrive within this
     limits: Limits = Limits()
     batching: Batching = Batching()
 

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import app as collector_app
-from collector import wire
+from collector import http_protocol, wire
 from collector.metrics import Metrics
 from collector.ratelimit import RateLimiter
 from collector.settings import Settings
@@ -111,7 +111,7 @@ def run_edge(settings: Settings, port: int, upstream: str, main_pid: int) -> Non
     """An edge process's main: its own socket on the shared port, its own uvicorn."""
     sock = listening_socket(settings.host, port)
     app = edge_app(settings, upstream, main_pid=main_pid)
-    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on")
+    config = http_protocol.uvicorn_config(app, header_timeout_s=settings.header_timeout_s)
     signal.signal(signal.SIGTERM, lambda signum, frame: None)  # see cli.cmd_serve: exit 0 after a clean stop
     uvicorn.Server(config).run(sockets=[sock])
 

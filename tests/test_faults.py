@@ -1,6 +1,7 @@
 """Bad days under load: the collector killed at random moments while clients post, and clients that
 trickle their requests. Bounded in time; each test prints what it tried."""
 
+import contextlib
 import random
 import re
 import signal
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import payloads
 from processes import serving
-from support import tried, wait_until
+from support import tried
 
 from collector.store_chdb import ChdbStore
 
@@ -131,41 +132,60 @@ def test_sigkill_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path
     assert counted == [{"n": len(sent)}]
 
 
-def test_slow_clients_hold_neither_memory_nor_the_door(tmp_path: Path) -> None:
+def test_slow_clients_are_cut_off_and_hold_neither_memory_nor_the_door(tmp_path: Path) -> None:
     """Slowloris: 200 connections trickling headers, and 50 announcing a large body and sending a few
-    bytes of it. Meanwhile ordinary batches are still answered 202, and the collector's memory stays bounded."""
-    with serving(tmp_path / "data", env=FAST) as served:
+    bytes of it. Ordinary batches are answered 202 meanwhile, memory stays bounded, and the collector
+    closes the first kind at the header deadline and answers the second 408 at the body deadline."""
+    env = {**FAST, "FOOTFALL_HEADER_TIMEOUT_S": "1", "FOOTFALL_BODY_TIMEOUT_S": "2"}
+    with serving(tmp_path / "data", env=env) as served:
         write_key = re.search(r"write key: (ffw_\S+)", "".join(served.output)).group(1)  # type: ignore[union-attr]
         host, port = served.url.removeprefix("http://").split(":")
         rss_before = rss_kb(served.process.pid)
-        slow = []
+        headers_slow, body_slow = [], []
         for n in range(250):
             sock = socket.create_connection((host, int(port)), timeout=5)
             if n < 200:
                 sock.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                headers_slow.append(sock)
             else:
                 sock.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
                 sock.sendall(b'Content-Length: 900000\r\n\r\n{"events": [')
-            slow.append(sock)
+                body_slow.append(sock)
         try:
             batches = make_batches(write_key, 20, random.Random(SEED))
             with httpx.Client(base_url=served.url, timeout=30) as http:
                 for batch in batches:
-                    for sock in slow[::10]:
-                        sock.sendall(b"a")  # a byte now and then keeps each one open
+                    for sock in [*headers_slow[::10], *body_slow[::10]]:
+                        with contextlib.suppress(OSError):  # a byte now and then; closed ones refuse it
+                            sock.sendall(b"a")
                     answer = http.post(batch.path, content=batch.body, headers=batch.headers)
                     assert answer.status_code == 202, answer.text
             rss_after = rss_kb(served.process.pid)
-            print(
-                "250 slow connections open; 20 batches answered 202;",
-                f"RSS {rss_before // 1024} -> {rss_after // 1024} MiB",
-            )
-            tried["faults: slow clients"].update(slow_connections=len(slow), batches_answered_meanwhile=len(batches))
-            assert rss_after - rss_before < 64 * 1024, "slow connections should not cost tens of MiB"
+            closed = [answer_of(sock) for sock in headers_slow]
+            timed_out = [answer_of(sock) for sock in body_slow]
+            assert closed == [b""] * len(headers_slow), "headers that never end: the connection is closed"
+            assert all(a.startswith(b"HTTP/1.1 408") and b"body_timeout" in a for a in timed_out), timed_out[:1]
         finally:
-            for sock in slow:
+            for sock in [*headers_slow, *body_slow]:
                 sock.close()
-        wait_until(lambda: served.process.poll() is None, what="the collector to stay up")
+        tried["faults: slow clients"].update(
+            slow_headers_closed=len(headers_slow),
+            slow_bodies_408=len(body_slow),
+            batches_answered_meanwhile=len(batches),
+        )
+        print(f"250 slow connections, 20 batches answered 202; RSS {rss_before >> 10} -> {rss_after >> 10} MiB")
+        assert rss_after - rss_before < 64 * 1024, "slow connections should not cost tens of MiB"
+        assert served.process.poll() is None
+
+
+def answer_of(sock: socket.socket) -> bytes:
+    """What the server sends before it closes the connection (b"": closed without a word); waits up to 10 s."""
+    sock.settimeout(10)
+    received = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
 
 
 def rss_kb(pid: int) -> int:
