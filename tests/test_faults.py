@@ -24,44 +24,46 @@ CYCLES = 4
 CLIENTS = 4
 
 
-def make_batches(key: str, count: int, rng: random.Random) -> list[payloads.Payload]:
-    """Browser fetches, beacons (plain and gzip) and SDK batches, every event id unique."""
+def make_batch(key: str, n: int, rng: random.Random) -> payloads.Payload:
+    """The n-th batch: a browser fetch, a beacon (plain or gzip) or an SDK batch, every event id unique."""
     now = payloads.utcnow()
-    made: list[payloads.Payload] = []
-    for n in range(count):
-        visitor = payloads.Visitor(random.Random(rng.getrandbits(64)))
-        kind = n % 4
-        if kind == 3:
-            made.append(
-                payloads.sdk_batch(visitor, key, payloads.server_events(visitor, rng.randint(20, 60), now), now)
-            )
-        else:
-            events = payloads.browser_events(visitor, rng.randint(1, 20), now)
-            if kind == 0:
-                made.append(payloads.json_batch(visitor, key, events, now))
-            else:
-                made.append(payloads.beacon(visitor, key, events, now, compress=kind == 2))
-    return made
+    visitor = payloads.Visitor(random.Random(rng.getrandbits(64)))
+    kind = n % 4
+    if kind == 3:
+        return payloads.sdk_batch(visitor, key, payloads.server_events(visitor, rng.randint(20, 60), now), now)
+    events = payloads.browser_events(visitor, rng.randint(1, 20), now)
+    if kind == 0:
+        return payloads.json_batch(visitor, key, events, now)
+    return payloads.beacon(visitor, key, events, now, compress=kind == 2)
 
 
 class Clients:
-    """Threads posting batches from a shared queue as SDKs do: a batch without a 202 goes back in the
-    queue and is sent again, same ids, once the collector answers."""
+    """Threads posting as SDKs do: new batches while `fresh` is set, and a batch without a 202 goes back
+    in the queue and is sent again, same ids, once the collector answers."""
 
-    def __init__(self, batches: list[payloads.Payload]) -> None:
-        self.todo = deque(batches)
+    def __init__(self, key: str, rng: random.Random) -> None:
+        self.key, self.rng = key, rng
+        self.fresh = True
+        self.retry: deque[payloads.Payload] = deque()
+        self.sent: set[str] = set()
         self.acknowledged: set[str] = set()
         self.lock = threading.Lock()
         self.posts = 0
 
+    def next_batch(self) -> payloads.Payload | None:
+        with self.lock:
+            self.posts += 1
+            if self.retry:
+                return self.retry.popleft()
+            if not self.fresh:
+                return None
+            batch = make_batch(self.key, self.posts, self.rng)
+            self.sent.update(str(i) for i in batch.ids)
+            return batch
+
     def run(self, url: str, until: threading.Event) -> None:
         with httpx.Client(base_url=url, timeout=10) as http:
-            while not until.is_set():
-                with self.lock:
-                    if not self.todo:
-                        return
-                    batch = self.todo.popleft()
-                    self.posts += 1
+            while not until.is_set() and (batch := self.next_batch()) is not None:
                 try:
                     answer = http.post(batch.path, content=batch.body, headers=batch.headers)
                     ok = answer.status_code == 202
@@ -72,12 +74,12 @@ class Clients:
                     if ok:
                         self.acknowledged.update(str(i) for i in batch.ids)
                     else:
-                        self.todo.append(batch)
+                        self.retry.append(batch)
                 if not ok:
                     time.sleep(0.05)
 
     def load(self, url: str, seconds: float | None) -> None:
-        """CLIENTS threads until the queue is empty, or for `seconds` (then they stop where they are)."""
+        """CLIENTS threads for `seconds` (then they stop where they are), or until no retry is left."""
         until = threading.Event()
         threads = [threading.Thread(target=self.run, args=(url, until)) for _ in range(CLIENTS)]
         for thread in threads:
@@ -94,9 +96,7 @@ def test_sigkill_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path
     data = tmp_path / "data"
     with serving(data, env=FAST) as served:
         write_key = re.search(r"write key: (ffw_\S+)", "".join(served.output)).group(1)  # type: ignore[union-attr]
-    batches = make_batches(write_key, 2000, rng)
-    sent = {str(i) for batch in batches for i in batch.ids}
-    clients = Clients(batches)
+    clients = Clients(write_key, rng)
     kills = []
     for _ in range(CYCLES):
         with serving(data, env=FAST) as served:
@@ -107,16 +107,16 @@ def test_sigkill_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path
             killer.join()
             served.process.wait(timeout=30)
             kills.append((round(moment, 2), len(clients.acknowledged)))
-            assert clients.todo, "the load ran out before the kill: make more batches"
         assert served.process.returncode == -signal.SIGKILL
+    clients.fresh = False
     with serving(data, env=FAST) as served:
-        clients.load(served.url, seconds=None)  # the rest, and every batch that got no 202
-        assert not clients.todo
+        clients.load(served.url, seconds=None)  # every batch that got no 202
+        assert not clients.retry
     assert served.process.returncode == 0
-    tried["faults: SIGKILL under load"].update(kills=CYCLES, posts=clients.posts, events=len(sent))
+    tried["faults: SIGKILL under load"].update(kills=CYCLES, posts=clients.posts, events=len(clients.sent))
     print(
         f"{CYCLES} kills at (s after start, events acknowledged so far): {kills};",
-        f"{clients.posts} posts, {len(sent)} events",
+        f"{clients.posts} posts, {len(clients.sent)} events",
     )
 
     store = ChdbStore(data, database="footfall")
@@ -126,10 +126,10 @@ def test_sigkill_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path
         counted = store.query("SELECT sum(events) AS n FROM footfall.ingest_counters WHERE outcome = 'accepted'")
     finally:
         store.close()
-    assert clients.acknowledged == sent
-    assert row == {"n": len(sent), "ids": len(sent)}, "an event was lost or stored twice (no FINAL here)"
-    assert stored == sent
-    assert counted == [{"n": len(sent)}]
+    assert clients.acknowledged == clients.sent
+    assert row == {"n": len(clients.sent), "ids": len(clients.sent)}, "an event lost or stored twice (no FINAL)"
+    assert stored == clients.sent
+    assert counted == [{"n": len(clients.sent)}]
 
 
 def test_slow_clients_are_cut_off_and_hold_neither_memory_nor_the_door(tmp_path: Path) -> None:
@@ -152,7 +152,8 @@ def test_slow_clients_are_cut_off_and_hold_neither_memory_nor_the_door(tmp_path:
                 sock.sendall(b'Content-Length: 900000\r\n\r\n{"events": [')
                 body_slow.append(sock)
         try:
-            batches = make_batches(write_key, 20, random.Random(SEED))
+            rng = random.Random(SEED)
+            batches = [make_batch(write_key, n, rng) for n in range(20)]
             with httpx.Client(base_url=served.url, timeout=30) as http:
                 for batch in batches:
                     for sock in [*headers_slow[::10], *body_slow[::10]]:
