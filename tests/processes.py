@@ -75,3 +75,10 @@ def serving(data: Path, *extra: str, env: dict[str, str] | None = None) -> Itera
         pumping.join(timeout=10)
         assert process.stdout is not None
         process.stdout.close()
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")

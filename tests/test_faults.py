@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import payloads
-from processes import serving
+from processes import rss_kb, serving
 from support import tried
 
 from collector.store_chdb import ChdbStore
@@ -187,10 +187,3 @@ def answer_of(sock: socket.socket) -> bytes:
         while chunk := sock.recv(65536):
             received += chunk
     return received
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")

@@ -6,14 +6,17 @@ at the decoder: tests/test_ingest.py.)"""
 import gzip
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import payloads
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from processes import rss_kb, serving
 from support import NOW, Collector, tried
 
 from collector import openapi
@@ -128,3 +131,22 @@ def test_every_input_in_the_corpus_gets_its_answer(collector: Collector, path: P
     tried["fuzz: corpus inputs"][str(answer.status_code)] += 1
     check_answer(answer, path.name)
     assert answer.status_code == expected, (path.name, answer.text[:300])
+
+
+def test_the_corpus_leaves_a_collectors_memory_bounded(tmp_path: Path) -> None:
+    """Every corpus input ten times at a real `footfall serve` (gzip bombs, deep nesting, 10,000 events):
+    its memory grows by a bounded amount, not with what the inputs would inflate to."""
+    inputs = sorted(CORPUS.glob("batch/*"))
+    with serving(tmp_path / "data") as served:
+        key = re.search(r"write key: (ffw_\S+)", "".join(served.output)).group(1)  # type: ignore[union-attr]
+        with httpx.Client(base_url=served.url, timeout=30) as http:
+            http.post("/v1/batch", content=inputs[0].read_bytes(), params={"key": key})  # warm: first request
+            before = rss_kb(served.process.pid)
+            for _ in range(10):
+                for path in inputs:
+                    answer = http.post("/v1/batch", content=path.read_bytes(), params={"key": key})
+                    assert answer.status_code < 500, (path.name, answer.text[:300])
+            after = rss_kb(served.process.pid)
+    tried["fuzz: corpus inputs at a served collector"]["requests"] += 10 * len(inputs)
+    print(f"{10 * len(inputs)} corpus requests: RSS {before >> 10} -> {after >> 10} MiB")
+    assert after - before < 64 * 1024
