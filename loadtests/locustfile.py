@@ -11,7 +11,8 @@ Environment: `FOOTFALL_WRITE_KEY` (required: the site's write key), `FOOTFALL_LO
 request carries exactly this many events: the throughput runs use 1, 20 and 200), `FOOTFALL_LOAD_WAIT`
 (seconds between a user's requests; 0 for a closed loop; default: a browser's pace), and
 `FOOTFALL_LOAD_TALLY` (a file this process writes its totals to when the run stops, as JSON:
-requests, events sent and events acknowledged by 202 answers; loadtests/run.py reads it).
+requests, those answered 202, events sent, events in requests answered 202, and events acknowledged
+(`accepted` in the answers); loadtests/run.py reads it).
 
 Anything but a 202 is a failure, with the status and the collector's error code.
 """
@@ -19,6 +20,7 @@ Anything but a 202 is a failure, with the status and the collector's error code.
 import json
 import os
 import random
+from pathlib import Path
 from typing import Any, Final
 
 import payloads
@@ -30,7 +32,7 @@ BATCH: Final = int(os.environ.get("FOOTFALL_LOAD_BATCH", "0") or 0)
 WAIT: Final = os.environ.get("FOOTFALL_LOAD_WAIT", "")
 TALLY_FILE: Final = os.environ.get("FOOTFALL_LOAD_TALLY", "")
 
-tally = {"requests": 0, "ok": 0, "sent": 0, "acknowledged": 0}
+tally = {"requests": 0, "ok": 0, "sent": 0, "ok_events": 0, "acknowledged": 0}
 
 
 def _check_key(environment: Environment, **_: Any) -> None:
@@ -40,8 +42,7 @@ def _check_key(environment: Environment, **_: Any) -> None:
 
 def _write_tally(environment: Environment, **_: Any) -> None:
     if TALLY_FILE:
-        with open(TALLY_FILE, "w", encoding="utf-8") as out:
-            json.dump(tally, out)
+        Path(TALLY_FILE).write_text(json.dumps(tally), encoding="utf-8")
 
 
 events.init.add_listener(_check_key)  # type: ignore[no-untyped-call]  # locust leaves it untyped
@@ -66,14 +67,14 @@ class Poster(FastHttpUser):
             catch_response=True,
         ) as response:
             if response.status_code != 202:
-                code = ""
                 try:
                     code = response.json().get("error", "")
-                except Exception:
+                except Exception:  # an answer that is not JSON is reported by its status alone
                     code = ""
                 response.failure(f"{response.status_code} {code}".strip())
                 return
             tally["ok"] += 1
+            tally["ok_events"] += payload.events
             tally["acknowledged"] += int(response.json().get("accepted", 0))
 
 

@@ -194,7 +194,6 @@ def read_locust(prefix: Path, tally_file: Path, seconds: float) -> Locusted:
                 errors[row["Error"]] = errors.get(row["Error"], 0) + int(row["Occurrences"])
     tally = json.loads(tally_file.read_text()) if tally_file.exists() else {}
     requests, failures = int(total["Request Count"]), int(total["Failure Count"])
-    ok_share = (requests - failures) / requests if requests else 0.0
     return Locusted(
         seconds=seconds,
         requests=requests,
@@ -204,7 +203,7 @@ def read_locust(prefix: Path, tally_file: Path, seconds: float) -> Locusted:
         p99_ms=float(total["99%"]),
         sent=int(tally.get("sent", 0)),
         acknowledged=int(tally.get("acknowledged", 0)),
-        ok_events=round(int(tally.get("sent", 0)) * ok_share),
+        ok_events=int(tally.get("ok_events", 0)),
         errors=errors,
     )
 
