@@ -14,6 +14,8 @@ from collector.sites import Site, Sites
 from collector.store import Params, Row, Store
 
 MAX_EVENTS_LIMIT: Final = 10_000
+FIRST_DAY: Final = date(1970, 1, 1)  # ClickHouse's Date range
+LAST_DAY: Final = date(2149, 6, 6)
 _JSON_COLUMNS: Final = ("properties", "traits")
 
 
@@ -86,9 +88,16 @@ def date_param(query: dict[str, str], name: str, default: str) -> str:
     if text is None:
         return default
     try:
-        return date.fromisoformat(text).isoformat()
+        day = date.fromisoformat(text)
     except ValueError:
         raise ApiError(422, "invalid_parameter", f"{name} must be a day like 2026-11-22, got {text!r}") from None
+    check_day(name, day)
+    return day.isoformat()
+
+
+def check_day(name: str, day: date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ApiError(422, "invalid_parameter", f"{name} must be between {FIRST_DAY} and {LAST_DAY}, got {day}")
 
 
 def recent_events(store: Store, site: Site, query: dict[str, str]) -> dict[str, Any]:

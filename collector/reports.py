@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from collector.errors import ApiError
 from collector.privacy import page_key
-from collector.query import run
+from collector.query import FIRST_DAY, check_day, run
 from collector.sites import Site
 from collector.store import Params, Store
 
@@ -120,8 +120,11 @@ def parse(kind: type[Q], query: dict[str, str]) -> Q:
 
 
 def days(params: Range, today: date) -> tuple[date, date]:
+    for name in ("since", "until"):
+        if (day := getattr(params, name)) is not None:
+            check_day(name, day)
     until = params.until or today
-    since = params.since or until - timedelta(days=DEFAULT_DAYS - 1)
+    since = params.since or max(until - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
     if since > until:
         raise ApiError(422, "invalid_parameter", f"since ({since}) is after until ({until})")
     if (until - since).days >= MAX_RANGE_DAYS:
