@@ -139,10 +139,22 @@ def test_every_input_in_the_corpus_gets_its_answer(collector: Collector, path: P
     assert answer.status_code == expected, (path.name, answer.text[:300])
 
 
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("read/*")), ids=lambda p: p.name)
+def test_every_read_request_in_the_corpus_gets_its_answer(collector: Collector, path: Path) -> None:
+    """Each file is one request line (path and query) to the read API, named for the status it must get."""
+    expected = int(path.name.split("-", 1)[0])
+    auth = {"Authorization": f"Bearer {collector.site.read_key}"}
+    answer = collector.http.get(path.read_text().strip(), headers=auth)
+    tried["fuzz: corpus inputs"][str(answer.status_code)] += 1
+    assert answer.status_code == expected, (path.name, answer.text[:300])
+    if expected >= 400:
+        assert answer.json()["error"]
+
+
 def test_the_corpus_leaves_a_collectors_memory_bounded(tmp_path: Path) -> None:
     """Every corpus input ten times at a real `footfall serve` (gzip bombs, deep nesting, 10,000 events):
     its memory grows by a bounded amount, not with what the inputs would inflate to."""
-    inputs = sorted(CORPUS.glob("batch/*"))
+    inputs = sorted(CORPUS.glob("batch/*"))  # bodies; the read corpus is small requests
     with serving(tmp_path / "data") as served:
         key = re.search(r"write key: (ffw_\S+)", "".join(served.output)).group(1)  # type: ignore[union-attr]
         with httpx.Client(base_url=served.url, timeout=30) as http:
