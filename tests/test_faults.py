@@ -7,14 +7,14 @@ import re
 import signal
 import socket
 import threading
-import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import payloads
 from processes import rss_kb, serving
-from support import tried
+from support import tried, wait_until
 
 from collector.store_chdb import ChdbStore
 
@@ -76,17 +76,18 @@ class Clients:
                     else:
                         self.retry.append(batch)
                 if not ok:
-                    time.sleep(0.05)
+                    until.wait(0.05)  # a client's pause before the next try; it ends if the load does
 
-    def load(self, url: str, seconds: float | None) -> None:
-        """CLIENTS threads for `seconds` (then they stop where they are), or until no retry is left."""
-        until = threading.Event()
-        threads = [threading.Thread(target=self.run, args=(url, until)) for _ in range(CLIENTS)]
+    def load(self, url: str, *, until: Callable[[], bool] | None = None) -> None:
+        """CLIENTS threads until `until()` holds (then they stop where they are), or, without it, until
+        no retry is left."""
+        stop = threading.Event()
+        threads = [threading.Thread(target=self.run, args=(url, stop)) for _ in range(CLIENTS)]
         for thread in threads:
             thread.start()
-        if seconds is not None:
-            time.sleep(seconds)
-            until.set()
+        if until is not None:
+            wait_until(until, what="the end of this load")
+            stop.set()
         for thread in threads:
             thread.join(timeout=60)
 
@@ -103,14 +104,14 @@ def test_sigkill_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path
             moment = rng.uniform(0.2, 1.5)
             killer = threading.Timer(moment, served.process.send_signal, args=(signal.SIGKILL,))
             killer.start()
-            clients.load(served.url, seconds=moment + 0.3)  # still posting when the kill comes
+            # Posting up to the kill and on, until the process is gone.
+            clients.load(served.url, until=lambda: served.process.poll() is not None)
             killer.join()
-            served.process.wait(timeout=30)
             kills.append((round(moment, 2), len(clients.acknowledged)))
         assert served.process.returncode == -signal.SIGKILL
     clients.fresh = False
     with serving(data, env=FAST) as served:
-        clients.load(served.url, seconds=None)  # every batch that got no 202
+        clients.load(served.url)  # every batch that got no 202
         assert not clients.retry
     assert served.process.returncode == 0
     tried["faults: SIGKILL under load"].update(kills=CYCLES, posts=clients.posts, events=len(clients.sent))
