@@ -193,12 +193,17 @@ def wait_serving(child: Child, url: str, port: int, processes: int, timeout_s: f
             fresh.get("/readyz").raise_for_status()
 
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command name (field 3 onwards), or None once it is gone."""
+def stat_fields(path: Path) -> list[str] | None:
+    """The fields of a /proc stat file (a process's or a thread's) after the command name (field 3
+    onwards), or None once it is gone."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return path.read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return None
+
+
+def _stat(pid: int) -> list[str] | None:
+    return stat_fields(Path(f"/proc/{pid}/stat"))
 
 
 def process_tree(root: int) -> list[int]:

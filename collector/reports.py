@@ -120,8 +120,8 @@ def parse(kind: type[Q], query: dict[str, str]) -> Q:
 
 
 def days(params: Range, today: date) -> tuple[date, date]:
-    for name in ("since", "until"):
-        if (day := getattr(params, name)) is not None:
+    for name, day in (("since", params.since), ("until", params.until)):
+        if day is not None:
             check_day(name, day)
     until = params.until or today
     since = params.since or max(until - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
@@ -151,10 +151,8 @@ def heatmap(store: Store, site: Site, query: dict[str, str], today: date, *, raw
     params: Params = {"site": site.site_id, "page": to_page_key(p.page), "kind": p.type, "width": p.width}
     steps = {"step_x": p.step_x, "step_y": p.step_y}
     rows = run(store, "heatmap", {**params, **_dates(since, until), **steps}, raw=raw, visitors=p.visitors)
-    tiles = [{"x_pct": r["x_pct"], "y_px": r["y_px"], "fixed": r["fixed"], "hits": r["hits"]} for r in rows]
-    if p.visitors:
-        for tile, row in zip(tiles, rows, strict=True):
-            tile["visitors"] = row["visitors"]
+    fields = ("x_pct", "y_px", "fixed", "hits", "visitors") if p.visitors else ("x_pct", "y_px", "fixed", "hits")
+    tiles = [{k: r[k] for k in fields} for r in rows]
     return {
         "page": params["page"],
         "type": p.type,

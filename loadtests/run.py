@@ -58,7 +58,6 @@ class Locusted:
     p50_ms: float
     p95_ms: float
     p99_ms: float
-    sent: int  # events in all requests
     acknowledged: int  # `accepted` summed over the 202 answers
     ok_events: int  # events in requests answered 202
     errors: dict[str, int]
@@ -128,11 +127,13 @@ def thread_ticks(roots: list[int]) -> dict[str, int]:
     ticks: dict[str, int] = {}
     for pid in {p for root in roots for p in loadgen.process_tree(root)}:
         for task in Path(f"/proc/{pid}/task").glob("*"):
+            fields = loadgen.stat_fields(task / "stat")
             try:
-                text = (task / "stat").read_text()
+                comm = (task / "comm").read_text().strip()
             except OSError:
                 continue
-            comm, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+            if fields is None:
+                continue
             if int(task.name) == pid:
                 kind = "main thread: HTTP, decode, enrich, spool" if pid in roots else "edge processes' main threads"
             elif comm.startswith("python"):
@@ -201,7 +202,6 @@ def read_locust(prefix: Path, tally_file: Path, seconds: float) -> Locusted:
         p50_ms=float(total["50%"]),
         p95_ms=float(total["95%"]),
         p99_ms=float(total["99%"]),
-        sent=int(tally.get("sent", 0)),
         acknowledged=int(tally.get("acknowledged", 0)),
         ok_events=int(tally.get("ok_events", 0)),
         errors=errors,

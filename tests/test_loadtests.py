@@ -28,7 +28,7 @@ def test_a_ten_second_locust_run_stores_every_acknowledged_event_once() -> None:
 
 def test_a_run_fails_on_a_lost_or_doubled_event_an_error_or_a_leftover() -> None:
     load = loadrun.Locusted(
-        seconds=10, requests=100, failures=0, p50_ms=5, p95_ms=9, p99_ms=12, sent=900, acknowledged=900,
+        seconds=10, requests=100, failures=0, p50_ms=5, p95_ms=9, p99_ms=12, acknowledged=900,
         ok_events=900, errors={},
     )  # fmt: skip
     good = loadrun.Result(1, 0, load, 300.0, 0.1, stored=900, distinct=900, spooled=0, exit_code=0, null=None)
