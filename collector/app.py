@@ -449,7 +449,7 @@ async def spooling(state: Any, settings: Settings) -> AsyncIterator[Spool]:
     )
     damage = await asyncio.to_thread(spool.open)
     state.metrics.spool_damaged.inc(by=damage.records)
-    state.metrics.gauge("footfall_spool_bytes", "Bytes in this process's spool folder.", lambda: spool.bytes_on_disk)
+    state.metrics.gauge("footfall_spool_bytes", "Bytes in this process's spool folder, read from disk.", spool.measure)
     state.spool = spool
     await spool.start()
     try:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -251,7 +252,9 @@ class Writer:
             log.warning(
                 "segment %s: %d events missing after its replay; inserting them again", segment.token, len(missing)
             )
-            again = {"insert_deduplication_token": segment.token + "-again"}
+            # A fresh token each time: this insert can be cut short the same way, and the next replay
+            # asks again which rows are there, so a token reused here could hide them for good.
+            again = {"insert_deduplication_token": f"{segment.token}-again-{secrets.token_hex(8)}"}
             self._store.insert("events", b"".join(missing), columns=EVENT_COLUMNS, settings=again)
 
     def _salvage(self, segment: Segment, records: list[Record]) -> None:

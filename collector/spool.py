@@ -5,9 +5,12 @@ written while the previous one ran) before the client gets its 202. Records gath
 segment; it is sealed (renamed *.open → *.seg) when it holds enough rows or bytes or is old enough, and
 the writer (collector.sink) inserts each sealed segment as one INSERT, then deletes it.
 
-File layout: an 8-byte magic, then records of `length u32 | crc32 u32 | payload` (little-endian),
-payload a msgpack Record. A crash can leave a torn record at the end of the active segment; recovery
-finds it by length and checksum, cuts it off, counts it, and seals what came before.
+Segment files are named `<sequence>-<nonce>.open|.seg`: the sequence orders them, the nonce (random,
+made when the segment is created, kept by the rename) makes the segment's insert token unique for ever
+(docs/reliability.md, "The token"). File layout: an 8-byte magic, then records of
+`length u32 | crc32 u32 | payload` (little-endian), payload a msgpack Record. A crash can leave a torn
+record at the end of the active segment; recovery finds it by length and checksum, cuts it off, counts
+it, and seals what came before.
 """
 
 import asyncio
@@ -51,17 +54,25 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(Record).decode
 
 
+NONCE_BYTES: Final = 8
+
+
 @dataclass(frozen=True)
 class Segment:
     path: Path
     seq: int
     spool_id: str
+    nonce: str  # "" for a segment named before nonces (footfall 0.1.0), kept until it is stored
 
     @property
     def token(self) -> str:
-        """Names this segment's insert for ClickHouse's deduplication. The folder's random id makes it
-        unique across folders and hosts: two collectors' segment 5 must never look like one insert."""
-        return f"{self.spool_id}-{self.seq}"
+        """Names this segment's insert for ClickHouse's deduplication, which drops any insert whose token
+        it saw among a table's last 10,000. So it must be unique for ever, yet the same for every replay of
+        this one segment. Sequence numbers alone are not: they start again at 1 once a folder is empty
+        (a clean restart), and an edge worker takes its old folder back. The nonce is made with the file
+        and travels in its name; the folder id is kept in front so logs show where a segment came from."""
+        suffix = f"-{self.nonce}" if self.nonce else ""
+        return f"{self.spool_id}-{self.seq}{suffix}"
 
 
 @dataclass
@@ -214,7 +225,7 @@ class Spool:
 
     def _new_segment(self) -> _Active:
         seq = next_sequence(self.path)
-        path = self.path / f"{seq:020d}.open"
+        path = self.path / f"{seq:020d}-{secrets.token_hex(NONCE_BYTES)}.open"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         _write_all(fd, MAGIC)
         return _Active(fd=fd, path=path, seq=seq)
@@ -232,11 +243,13 @@ class Spool:
         _sync_dir(self.path)
 
     def _recount(self) -> None:
-        total = 0
-        for segment in sealed_segments(self.path):
-            with contextlib.suppress(FileNotFoundError):  # deleted by the writer meanwhile
-                total += segment.path.stat().st_size
-        self._sealed_bytes = total
+        self._sealed_bytes = sealed_bytes(self.path)
+
+    def measure(self) -> int:
+        """Bytes on disk now. Sealing adds to a running total that only the writer's deletes (maybe in
+        another process) take back, so a reading for an operator looks at the folder itself."""
+        self._recount()
+        return self.bytes_on_disk
 
     def _recover(self, path: Path) -> None:
         good_end, records, damage = scan(path)
@@ -288,11 +301,28 @@ def spool_folders(parent: Path) -> list[Path]:
 
 
 def sealed_segments(folder: Path) -> list[Segment]:
-    paths = [p for p in sorted(folder.glob("*.seg")) if p.stem.isdigit()]
-    if not paths:
+    named = [(p, parsed) for p in sorted(folder.glob("*.seg")) if (parsed := _parse_name(p.stem))]
+    if not named:
         return []
     ident = spool_id(folder, create=False)
-    return [Segment(p, int(p.stem), ident) for p in paths]
+    return [Segment(p, seq, ident, nonce) for p, (seq, nonce) in named]
+
+
+def sealed_bytes(folder: Path) -> int:
+    """What the sealed segments of `folder` hold on disk now."""
+    total = 0
+    for segment in sealed_segments(folder):
+        with contextlib.suppress(FileNotFoundError):  # deleted by the writer meanwhile
+            total += segment.path.stat().st_size
+    return total
+
+
+def _parse_name(stem: str) -> tuple[int, str] | None:
+    """(sequence, nonce) of a segment file's stem, `<20 digits>-<hex>` or the older `<20 digits>`."""
+    seq, _, nonce = stem.partition("-")
+    if not seq.isdigit() or (nonce and not all(c in "0123456789abcdef" for c in nonce)):
+        return None
+    return int(seq), nonce
 
 
 def spool_id(folder: Path, *, create: bool) -> str:
@@ -307,7 +337,12 @@ def spool_id(folder: Path, *, create: bool) -> str:
 
 
 def next_sequence(folder: Path) -> int:
-    seqs = [int(p.stem) for p in folder.iterdir() if p.stem.isdigit() and p.suffix in (".seg", ".open")]
+    """One past the highest on disk: it orders segments, it does not name inserts (see Segment.token)."""
+    seqs = [
+        parsed[0]
+        for p in folder.iterdir()
+        if p.suffix in (".seg", ".open") and (parsed := _parse_name(p.stem)) is not None
+    ]
     return max(seqs, default=0) + 1
 
 

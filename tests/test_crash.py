@@ -4,17 +4,22 @@ The client behaves as an SDK does: a batch without a 202 is sent again, with the
 collector is back. Then every event of every batch must be in ClickHouse exactly once (no FINAL, no
 merge to hide a duplicate)."""
 
+import os
 import re
 import signal
 from pathlib import Path
 from typing import Any
 
+import footfall
 import httpx
 import pytest
+from clickhouse_http import clickhouse_http
 from processes import serving
 from support import event, read_events, wait_until
 
+from collector.store import Store
 from collector.store_chdb import ChdbStore
+from collector.store_server import ServerStore
 
 POINTS = [
     "ingest.before_append",  # the request was read, nothing written
@@ -72,3 +77,207 @@ def test_a_kill_at_any_point_loses_nothing_acknowledged_and_stores_nothing_twice
         store.close()
     accepted = sum(r["n"] for r in counted if r["outcome"] == "accepted")
     assert accepted == BATCHES * PER_BATCH
+
+
+# -- restarts: a collector's segments are numbered from 1 again once its folder is empty -------------
+# ClickHouse drops an insert whose token it saw among a table's last 10,000, so a token made of the folder
+# and the sequence alone made every clean restart lose what the previous run had stored in as many
+# segments (issue 12). Each life below ends with its folder drained, so the next one numbers from 1.
+
+
+def keys(served: Any) -> tuple[str, str]:
+    text = "".join(served.output)
+    write_key = re.search(r"write key: (ffw_\S+)", text).group(1)  # type: ignore[union-attr]
+    read_key = re.search(r"read key:  (ffr_\S+)", text).group(1)  # type: ignore[union-attr]
+    return write_key, read_key
+
+
+def stored_once(store: Store, sent: set[str]) -> None:
+    """Every id sent is in the table exactly once (no FINAL) and counted once as accepted."""
+    (row,) = store.query("SELECT count() AS n, uniqExact(event_id) AS ids FROM footfall.events")
+    ids = {r["id"] for r in store.query("SELECT toString(event_id) AS id FROM footfall.events")}
+    (counted,) = store.query("SELECT sum(events) AS n FROM footfall.ingest_counters WHERE outcome = 'accepted'")
+    missing = sent - ids
+    assert not missing, f"{len(missing)} of {len(sent)} acknowledged events never stored, e.g. {sorted(missing)[:3]}"
+    assert ids == sent
+    assert row == {"n": len(sent), "ids": len(sent)}, "an event stored twice"
+    assert counted == {"n": len(sent)}
+
+
+def stored_once_in(data: Path, sent: set[str]) -> None:
+    store = ChdbStore(data, database="footfall")
+    try:
+        stored_once(store, sent)
+    finally:
+        store.close()
+
+
+def test_clean_restarts_in_a_row_store_every_acknowledged_event(tmp_path: Path) -> None:
+    """The issue's case: runs of 3 batches x 5 events with a clean stop between them (SIGTERM, and
+    SIGINT as a Ctrl-C sends), each run's events stored before it stops; then a run whose events come
+    from the Python SDK."""
+    data = tmp_path / "data"
+    sent: set[str] = set()
+    write_key = read_key = ""
+    for life, stop in enumerate([signal.SIGTERM, signal.SIGINT, signal.SIGTERM, signal.SIGTERM]):
+        with serving(data, env=FAST) as served:
+            if life == 0:
+                write_key, read_key = keys(served)
+            for _ in range(3):
+                batch = [event("track", name=f"life{life}") for _ in range(PER_BATCH)]
+                assert post(served.url, write_key, batch)
+                sent.update(e["id"] for e in batch)
+            listed = read_events(served.url, read_key, expect=len(sent), limit=10_000)
+            assert {e["id"] for e in listed["events"]} == sent, f"life {life}: an acknowledged event is missing"
+            served.process.send_signal(stop)
+            served.process.wait(timeout=60)
+        assert served.process.returncode == (130 if stop == signal.SIGINT else 0)  # 130: as a shell says Ctrl-C
+        assert not list((data / "spool").glob("*/*.seg")), "the next life must find the folder drained"
+
+    with serving(data, env=FAST) as served:
+        client = footfall.Client(write_key, host=served.url)
+        for n in range(200):
+            client.track("sdk", {"n": n}, user_id=f"u{n % 7}")
+        result = client.shutdown(timeout=30)
+        assert (result.sent, result.pending, result.dropped) == (200, 0, 0)
+        listed = read_events(served.url, read_key, expect=len(sent) + 200, limit=10_000)
+        from_sdk = [e for e in listed["events"] if e["name"] == "sdk"]
+        assert sorted(e["properties"]["n"] for e in from_sdk) == list(range(200))
+        sent.update(e["id"] for e in from_sdk)
+    stored_once_in(data, sent)
+
+
+def test_a_restart_with_segments_left_on_disk_then_a_drained_one(tmp_path: Path) -> None:
+    """Killed with acknowledged segments on disk, the next life stores them beside its own; the life after
+    that starts from an empty folder."""
+    data = tmp_path / "data"
+    sent: set[str] = set()
+    slow = {"FOOTFALL_MAX_DELAY_MS": "600000"}  # nothing is sealed, so nothing is stored, until the stop
+    with serving(data, env=slow) as served:
+        write_key, read_key = keys(served)
+        for b in range(4):
+            batch = [event("track", name=f"kept{b}") for _ in range(PER_BATCH)]
+            assert post(served.url, write_key, batch)
+            sent.update(e["id"] for e in batch)
+        served.process.send_signal(signal.SIGKILL)
+        served.process.wait(timeout=60)
+    assert list((data / "spool").glob("*/*.open")), "the kill should leave the acknowledged segment"
+    for life in range(2):
+        with serving(data, env=FAST) as served:
+            for b in range(3):
+                batch = [event("track", name=f"life{life}b{b}") for _ in range(PER_BATCH)]
+                assert post(served.url, write_key, batch)
+                sent.update(e["id"] for e in batch)
+            read_events(served.url, read_key, expect=len(sent), limit=10_000)
+        assert served.process.returncode == 0
+    stored_once_in(data, sent)
+
+
+def test_a_kill_while_draining_after_a_clean_restart(tmp_path: Path) -> None:
+    """A clean life, then one killed inside the insert of its first segment (number 1 again), then one
+    that takes the resends."""
+    data = tmp_path / "data"
+    sent: set[str] = set()
+    with serving(data, env=FAST) as served:
+        write_key, read_key = keys(served)
+        for b in range(3):
+            batch = [event("track", name=f"first{b}") for _ in range(PER_BATCH)]
+            assert post(served.url, write_key, batch)
+            sent.update(e["id"] for e in batch)
+        read_events(served.url, read_key, expect=len(sent), limit=10_000)
+    unacked = []
+    with serving(data, env={**FAST, "FOOTFALL_CRASH_AT": "writer.during_insert"}) as served:
+        for b in range(BATCHES):
+            batch = [event("track", name=f"second{b}") for _ in range(PER_BATCH)]
+            sent.update(e["id"] for e in batch)
+            if not post(served.url, write_key, batch):
+                unacked.append(batch)
+        wait_until(lambda: served.process.poll() is not None, what="the kill inside the insert")
+    assert served.process.returncode == -signal.SIGKILL
+    with serving(data, env=FAST) as served:
+        for batch in unacked:
+            assert post(served.url, write_key, batch)
+        read_events(served.url, read_key, expect=len(sent), limit=10_000)
+    stored_once_in(data, sent)
+
+
+def test_a_restarted_edge_worker_stores_what_it_takes(tmp_path: Path) -> None:
+    """`--workers 2`: the edge process is killed and started again by the main one; it takes its old
+    folder back, empty, and numbers from 1 again."""
+    data = tmp_path / "data"
+    sent: set[str] = set()
+    with serving(data, "--workers", "2", env=FAST) as served:
+        write_key, read_key = keys(served)
+        edge_folder = data / "spool" / "1"
+
+        def edge_sealed() -> bool:
+            """The edge's open segment is past its first: the edge has taken and sealed a batch."""
+            return any(int(p.name.partition("-")[0]) > 1 for p in edge_folder.glob("*.open"))
+
+        def post_until_the_edge_took_some(what: str) -> None:
+            with httpx.Client(timeout=30) as client:  # a new connection each: the kernel spreads them
+
+                def one() -> bool:
+                    batch = [event("track", name=what) for _ in range(PER_BATCH)]
+                    answer = client.post(
+                        f"{served.url}/v1/batch",
+                        json={"key": write_key, "events": batch},
+                        headers={"Connection": "close"},
+                    )
+                    assert answer.status_code == 202, answer.text
+                    sent.update(e["id"] for e in batch)
+                    return edge_sealed()
+
+                wait_until(one, what=f"the edge process to take a batch ({what})")
+
+        post_until_the_edge_took_some("before")
+        read_events(served.url, read_key, expect=len(sent), limit=10_000)
+        wait_until(lambda: not list(edge_folder.glob("*.seg")), what="the edge's folder to be drained")
+        (edge,) = _edges(served.process.pid)
+        os.kill(edge, signal.SIGKILL)
+        wait_until(lambda: _edges(served.process.pid) not in ([], [edge]), what="a new edge")
+        wait_until(lambda: not edge_sealed(), what="the new edge to open its folder again, from 1")
+        post_until_the_edge_took_some("after")
+        listed = read_events(served.url, read_key, expect=len(sent), limit=10_000)
+        assert {e["id"] for e in listed["events"]} == sent
+    assert served.process.returncode == 0
+    stored_once_in(data, sent)
+
+
+def _edges(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and b"spawn_main" in cmdline:  # not the resource tracker
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_two_collectors_on_one_clickhouse_server_each_restarted(tmp_path: Path) -> None:
+    """Two collectors, each with its own folder, write to one server (the HTTP shim over the real
+    engine); each is stopped and started twice, and everything either took is stored once."""
+    sent: set[str] = set()
+    with clickhouse_http(tmp_path / "shim") as url:
+        target = ["--clickhouse-url", url + "footfall"]
+        write_key = read_key = ""
+        for life in range(3):
+            for collector in ("a", "b"):
+                with serving(tmp_path / collector, *target, env=FAST) as served:
+                    if not write_key:
+                        write_key, read_key = keys(served)
+                    for b in range(3):
+                        batch = [event("track", name=f"{collector}{life}b{b}") for _ in range(PER_BATCH)]
+                        assert post(served.url, write_key, batch)
+                        sent.update(e["id"] for e in batch)
+                    read_events(served.url, read_key, expect=len(sent), limit=10_000)
+                assert served.process.returncode == 0
+        store = ServerStore(url, database="footfall")
+        try:
+            stored_once(store, sent)
+        finally:
+            store.close()

@@ -13,7 +13,7 @@ from collector.metrics import Metrics
 from collector.rows import EVENT_COLUMNS, EventRow, encode
 from collector.settings import Batching
 from collector.sink import RecentIds, Writer, warm_recent_ids
-from collector.spool import Record, sealed_segments, write_segment
+from collector.spool import Record, Spool, sealed_segments, write_segment
 from collector.store_chdb import ChdbStore
 
 HOUR = 1_795_341_600
@@ -103,6 +103,33 @@ def test_a_replay_dropped_as_a_duplicate_without_its_rows_is_inserted_again(stor
     shutil.copy2(saved, path)  # killed again before the delete: a second replay adds nothing
     write.store_segment(sealed_segments(folder)[0])
     assert events(store) == 4
+
+
+def test_segments_of_a_restarted_process_are_stored_though_numbered_again(store: ChdbStore, tmp_path: Path) -> None:
+    """After a clean stop the folder is empty and the next process numbers its segments from 1 again;
+    ClickHouse must not take them for repeats of the last process's segments (issue 12)."""
+    folder = spool_folder(tmp_path)
+    stored = 0
+    for life in range(4):
+        spool = Spool(
+            folder, segment_rows=2, segment_bytes=1 << 20, segment_age_s=60, max_bytes=1 << 30, retry_after_s=1
+        )
+
+        async def append(spool: Spool = spool) -> None:
+            spool.open()
+            await spool.start()
+            for _ in range(3):
+                await spool.append(record(2))  # two rows: each record seals a segment
+            await spool.close()
+
+        asyncio.run(append())
+        assert [s.seq for s in sealed_segments(folder)] == [1, 2, 3], f"life {life} numbers from 1"
+        write, _ = writer(store, folder)
+        for segment in sealed_segments(folder):
+            write.store_segment(segment)
+        stored += 6
+        assert events(store) == stored
+    assert counters(store) == {("accepted", ""): stored}
 
 
 def test_a_client_retry_in_a_later_segment_is_dropped_and_counted(store: ChdbStore, tmp_path: Path) -> None:

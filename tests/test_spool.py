@@ -2,14 +2,18 @@
 
 import asyncio
 import os
+import zlib
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from collector.errors import Overloaded
 from collector.spool import (
+    HEADER,
     MAGIC,
     Record,
+    Segment,
     Spool,
     claim_folder,
     read_segment,
@@ -145,7 +149,9 @@ def test_a_torn_tail_is_cut_counted_and_the_rest_kept(tmp_path: Path) -> None:
     (segment,) = sealed_segments(tmp_path)
     assert [len(r.ids) for r in read_segment(segment)[0]] == [1, 2]
     # The empty leftover is gone; the new active segment takes the next number after the sealed one.
-    assert (tmp_path / "00000000000000000003.open").read_bytes() == MAGIC
+    (active,) = tmp_path.glob("*.open")
+    assert active.name.startswith("00000000000000000003-")
+    assert active.read_bytes() == MAGIC
     assert scan(segment.path)[2].bytes == 0
 
 
@@ -175,3 +181,84 @@ def test_each_process_claims_its_own_folder_with_its_own_id(tmp_path: Path) -> N
     assert spool_folders(tmp_path) == [first, second]
     os.close(fd2)
     os.close(fd3)
+
+
+async def _one_segment(folder: Path) -> Segment:
+    """A process's life: open the folder, append, stop; the segment it sealed."""
+    spool = make(folder, FakeClock())
+    spool.open()
+    await spool.start()
+    await spool.append(record(1))
+    await spool.close()
+    (segment,) = sealed_segments(folder)
+    return segment
+
+
+def test_tokens_are_never_reused_when_numbering_starts_again(tmp_path: Path) -> None:
+    """A clean restart finds the folder empty (the writer deleted what it stored), so the sequence starts
+    at 1 again: the token must not, or ClickHouse drops the new segment as a repeat of the old one."""
+
+    async def scenario() -> list[Segment]:
+        made = []
+        for _ in range(5):
+            segment = await _one_segment(tmp_path)
+            made.append(segment)
+            segment.path.unlink()  # stored by the writer
+        return made
+
+    made = asyncio.run(scenario())
+    assert {s.seq for s in made} == {1}
+    assert len({s.token for s in made}) == 5
+    assert all(s.token.startswith((tmp_path / "ID").read_text() + "-1-") for s in made)
+
+
+def test_a_segment_keeps_its_token_through_sealing_recovery_and_rereading(tmp_path: Path) -> None:
+    """Every replay of one segment must carry the same token, or a replay after a crash is stored twice."""
+    spool = make(tmp_path, FakeClock())
+    spool.open()
+    (active,) = tmp_path.glob("*.open")
+    with active.open("ab") as handle:  # a record written, then the process killed: no seal
+        payload = msgspec.msgpack.encode(record(2))
+        handle.write(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+    os.close(spool._active.fd)  # type: ignore[union-attr]  # the kill closed it
+    make(tmp_path, FakeClock()).open()  # the next process recovers it under its own name
+    (recovered,) = sealed_segments(tmp_path)
+    assert recovered.path.stem == active.stem
+    again = sealed_segments(tmp_path)[0]
+    assert again.token == recovered.token
+    assert recovered.nonce
+    assert recovered.nonce in recovered.token
+
+
+def test_segments_named_before_nonces_are_still_read_in_order(tmp_path: Path) -> None:
+    """Segments an older footfall left on disk (`<seq>.seg`) are stored after an upgrade, in order."""
+    make(tmp_path, FakeClock()).open()
+    write_segment(tmp_path / "00000000000000000007.seg", [record(1)])
+    write_segment(tmp_path / "00000000000000000009-00ff00ff00ff00ff.seg", [record(2)])
+    write_segment(tmp_path / "notes.seg", [record(3)])  # not a segment's name: left alone
+    found = sealed_segments(tmp_path)
+    assert [(s.seq, s.nonce) for s in found] == [(7, ""), (9, "00ff00ff00ff00ff")]
+    ident = (tmp_path / "ID").read_text()
+    assert [s.token for s in found] == [f"{ident}-7", f"{ident}-9-00ff00ff00ff00ff"]
+
+
+def test_measured_bytes_fall_back_once_the_writer_deletes(tmp_path: Path) -> None:
+    """footfall_spool_bytes reads the folder: it rises with what waits and falls when it is stored."""
+
+    async def scenario() -> None:
+        spool = make(tmp_path, FakeClock(), segment_rows=5)
+        spool.open()
+        await spool.start()
+        empty = spool.measure()
+        for _ in range(4):
+            await spool.append(record(5))  # each seals at once
+        await asyncio.wait_for(spool.sealed_event.wait(), timeout=30)
+        await settle()
+        waiting = spool.measure()
+        assert waiting > empty + 4 * 5 * 40
+        for segment in sealed_segments(tmp_path):
+            segment.path.unlink()  # as the writer does once ClickHouse has them
+        assert spool.measure() == empty
+        await spool.close()
+
+    asyncio.run(scenario())
