@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import payloads
-from processes import rss_kb, serving
+from processes import Served, rss_kb, serving
 from support import tried, wait_until
 
 from collector.store_chdb import ChdbStore
@@ -78,7 +78,7 @@ class Clients:
                 if not ok:
                     until.wait(0.05)  # a client's pause before the next try; it ends if the load does
 
-    def load(self, url: str, *, until: Callable[[], bool] | None = None) -> None:
+    def load(self, url: str, *, until: Callable[[], bool] | None = None, timeout_s: float = 30.0) -> None:
         """CLIENTS threads until `until()` holds (then they stop where they are), or, without it, until
         no retry is left."""
         stop = threading.Event()
@@ -86,7 +86,7 @@ class Clients:
         for thread in threads:
             thread.start()
         if until is not None:
-            wait_until(until, what="the end of this load")
+            wait_until(until, timeout_s=timeout_s, what="the end of this load")
             stop.set()
         for thread in threads:
             thread.join(timeout=60)
@@ -128,6 +128,53 @@ def test_sigkill_at_random_moments_under_load_loses_and_doubles_nothing(tmp_path
     finally:
         store.close()
     assert clients.acknowledged == clients.sent
+    assert row == {"n": len(clients.sent), "ids": len(clients.sent)}, "an event lost or stored twice (no FINAL)"
+    assert stored == clients.sent
+    assert counted == [{"n": len(clients.sent)}]
+
+
+def test_load_across_clean_stops_and_kills_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    """Lives under load that end in a clean stop (SIGTERM, SIGINT: the folder drains, so the next life
+    numbers its segments from 1 again) or a kill, while the clients go on posting until the process is
+    gone. The crash suite restarts right after a 202; this restarts in the middle of traffic."""
+    rng = random.Random(SEED + 1)
+    data = tmp_path / "data"
+    with serving(data, env=FAST) as served:
+        write_key = re.search(r"write key: (ffw_\S+)", "".join(served.output)).group(1)  # type: ignore[union-attr]
+    clients = Clients(write_key, rng)
+    lives = []
+    for stop in (signal.SIGTERM, signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGTERM):
+        with serving(data, env=FAST) as served:
+            target = len(clients.acknowledged) + 1500
+            signalled = False
+
+            def ended(served: Served = served, stop: signal.Signals = stop, target: int = target) -> bool:
+                nonlocal signalled
+                if not signalled and len(clients.acknowledged) >= target:
+                    served.process.send_signal(stop)  # the clients go on posting meanwhile
+                    signalled = True
+                return served.process.poll() is not None
+
+            clients.load(served.url, until=ended, timeout_s=120)
+            lives.append((stop.name, len(clients.acknowledged)))
+        expected = {signal.SIGKILL: -signal.SIGKILL, signal.SIGINT: 130}.get(stop, 0)
+        assert served.process.returncode == expected, "".join(served.output)[-2000:]
+    clients.fresh = False
+    with serving(data, env=FAST) as served:
+        clients.load(served.url)  # every batch that got no 202
+        assert not clients.retry
+    tried["faults: stops and kills under load"].update(lives=len(lives), posts=clients.posts, events=len(clients.sent))
+    print(f"lives (stop, events acknowledged so far): {lives}; {clients.posts} posts, {len(clients.sent)} events")
+
+    store = ChdbStore(data, database="footfall")
+    try:
+        (row,) = store.query("SELECT count() AS n, uniqExact(event_id) AS ids FROM footfall.events")
+        stored = {r["event_id"] for r in store.query("SELECT toString(event_id) AS event_id FROM footfall.events")}
+        counted = store.query("SELECT sum(events) AS n FROM footfall.ingest_counters WHERE outcome = 'accepted'")
+    finally:
+        store.close()
+    assert clients.acknowledged == clients.sent
+    assert len(clients.sent - stored) == 0, f"{len(clients.sent - stored)} acknowledged events never stored"
     assert row == {"n": len(clients.sent), "ids": len(clients.sent)}, "an event lost or stored twice (no FINAL)"
     assert stored == clients.sent
     assert counted == [{"n": len(clients.sent)}]
