@@ -20,8 +20,9 @@ from typing import Final
 import httpx
 import loadgen
 
+from collector.segments import read_segment, sealed_segments
 from collector.settings import Settings
-from collector.spool import read_segment, sealed_segments, spool_folders
+from collector.spool import spool_folders
 
 WRITE_KEY: Final = re.compile(r"write key: (ffw_\S+)")
 START_TIMEOUT_S: Final = 90.0

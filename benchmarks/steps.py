@@ -37,9 +37,9 @@ from collector.geo import GeoIP
 from collector.privacy import visitor_key
 from collector.rows import EventRow, encode
 from collector.salts import Salts
+from collector.segments import Record
 from collector.settings import Limits
 from collector.sites import Site
-from collector.spool import Record
 
 SITE: Final = Site(
     site_id=1, name="bench", allowed_origins=("http://localhost:*",), write_key="ffw_" + "b" * 22, read_key_sha256=""

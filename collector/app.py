@@ -29,10 +29,11 @@ from collector.metrics import Metrics
 from collector.ratelimit import RateLimiter
 from collector.rows import encode
 from collector.salts import Salts
+from collector.segments import Record
 from collector.settings import Settings
 from collector.sink import RecentIds, Writer, warm_recent_ids
 from collector.sites import Site, Sites
-from collector.spool import Record, Spool, claim_folder, spool_folders
+from collector.spool import Spool, claim_folder, spool_folders
 from collector.store import Store, open_store
 
 log = logging.getLogger("footfall")

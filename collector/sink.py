@@ -26,8 +26,8 @@ from collector.faults import crash_point
 from collector.metrics import Metrics
 from collector.query import run
 from collector.rows import COUNTER_COLUMNS, EVENT_COLUMNS, CounterRow, encode
+from collector.segments import Damage, Record, Segment, read_segment, sealed_segments, write_segment
 from collector.settings import Batching
-from collector.spool import Damage, Record, Segment, read_segment, sealed_segments, write_segment
 from collector.store import Store
 
 log = logging.getLogger("footfall.sink")

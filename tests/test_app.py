@@ -17,9 +17,9 @@ from collector import wire
 from collector.app import create_app
 from collector.migrate import migrate
 from collector.rows import EventRow, encode
+from collector.segments import Record, write_segment
 from collector.settings import Settings
 from collector.sites import Sites
-from collector.spool import Record, write_segment
 from collector.store_chdb import ChdbStore
 from collector.store_server import ServerStore
 

@@ -19,9 +19,9 @@ from collector import reports
 from collector.metrics import Metrics
 from collector.migrate import load, migrate
 from collector.rows import EventRow, encode
+from collector.segments import Record, sealed_segments, write_segment
 from collector.sink import RecentIds, Writer
 from collector.sites import Site
-from collector.spool import Record, sealed_segments, write_segment
 from collector.store_chdb import ChdbStore
 
 

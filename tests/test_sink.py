@@ -11,9 +11,10 @@ from support import Switchable, spool_folder, wait_until
 
 from collector.metrics import Metrics
 from collector.rows import EVENT_COLUMNS, EventRow, encode
+from collector.segments import Record, sealed_segments, write_segment
 from collector.settings import Batching
 from collector.sink import RecentIds, Writer, warm_recent_ids
-from collector.spool import Record, Spool, sealed_segments, write_segment
+from collector.spool import Spool
 from collector.store_chdb import ChdbStore
 
 HOUR = 1_795_341_600

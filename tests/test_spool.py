@@ -1,4 +1,5 @@
-"""The spool on a real disk: group-committed appends, sealing, limits, and recovery after a crash."""
+"""The spool and its segment files on a real disk: group-committed appends, sealing, limits, tokens, and
+recovery after a crash."""
 
 import asyncio
 import os
@@ -9,19 +10,8 @@ import msgspec
 import pytest
 
 from collector.errors import Overloaded
-from collector.spool import (
-    HEADER,
-    MAGIC,
-    Record,
-    Segment,
-    Spool,
-    claim_folder,
-    read_segment,
-    scan,
-    sealed_segments,
-    spool_folders,
-    write_segment,
-)
+from collector.segments import HEADER, MAGIC, Record, Segment, read_segment, scan, sealed_segments, write_segment
+from collector.spool import Spool, claim_folder, spool_folders
 
 
 class FakeClock:
