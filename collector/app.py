@@ -33,7 +33,7 @@ from collector.segments import Record
 from collector.settings import Settings
 from collector.sink import RecentIds, Writer, warm_recent_ids
 from collector.sites import Site, Sites
-from collector.spool import Spool, claim_folder, spool_folders
+from collector.spool import Folders, Spool, claim_folder
 from collector.store import Store, open_store
 
 log = logging.getLogger("footfall")
@@ -364,7 +364,7 @@ def create_app(
             await asyncio.to_thread(state.sites.load)
             async with (
                 enriching(state, settings, store=state.store, snapshots=snapshots),
-                _pipeline(state, settings),
+                _pipeline(state, settings, edges=snapshots is not None),
                 (around or contextlib.nullcontext)(),
             ):
                 refresher = asyncio.create_task(refresh_sites(state.sites, settings.sites_refresh_s))
@@ -461,16 +461,20 @@ async def spooling(state: Any, settings: Settings) -> AsyncIterator[Spool]:
 
 
 @contextlib.asynccontextmanager
-async def _pipeline(state: Any, settings: Settings) -> AsyncIterator[None]:
-    """The spool, and the writer that drains every process's spool folder into ClickHouse."""
+async def _pipeline(state: Any, settings: Settings, *, edges: bool) -> AsyncIterator[None]:
+    """The spool, and the writer that drains this process's spool folder into ClickHouse, with those of
+    its edge processes (`edges`) and of processes that are gone."""
     batching = settings.batching
     async with spooling(state, settings) as spool:
         recent = RecentIds(max_ids=batching.dedup_window_ids, max_age_s=batching.dedup_window_s)
         await asyncio.to_thread(warm_recent_ids, state.store, recent, batching)
-        parent = Path(settings.spool_path)
-        writer = Writer(
-            state.store, lambda: spool_folders(parent), state.metrics, recent=recent, wake=spool.sealed_event
+        folders = Folders(
+            Path(settings.spool_path),
+            spool.path,
+            edges=edges,
+            damaged=lambda damage: state.metrics.spool_damaged.inc(by=damage.records),
         )
+        writer = Writer(state.store, folders, state.metrics, recent=recent, wake=spool.sealed_event)
         state.writer = writer
         await writer.start()
         try:
@@ -478,6 +482,7 @@ async def _pipeline(state: Any, settings: Settings) -> AsyncIterator[None]:
         finally:
             await spool.close()  # seal before the writer's last round, so it stores everything
             await writer.stop()
+            folders.close()
 
 
 async def refresh_sites(sites: Sites, every_s: float) -> None:

@@ -219,14 +219,64 @@ def claim_folder(parent: Path) -> tuple[Path, int]:
     for slot in range(1024):
         folder = parent / str(slot)
         folder.mkdir(exist_ok=True)
-        fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        return folder, fd
+        if (fd := _try_lock(folder)) is not None:
+            return folder, fd
     raise ConfigError(f"all 1024 spool folders under {parent} are in use")
+
+
+class Folders:
+    """The folders this process's writer drains: its own; those its edge processes fill (embedded engine,
+    `edges`); and any whose process is gone, since a kill or a smaller `--workers` leaves acknowledged
+    events there. A folder that a live process holds for a writer of its own (a ClickHouse server with
+    several workers) is left to it: two writers on one segment would both insert it and race to delete
+    it. An orphan is held (its flock taken) while it has segments, so no new process claims it meanwhile,
+    and its open segments are recovered first, as their owner would have at its next start."""
+
+    def __init__(self, parent: Path, own: Path, *, edges: bool, damaged: Callable[[Damage], None]) -> None:
+        self._parent = parent
+        self._own = own
+        self._edges = edges
+        self._damaged = damaged
+        self._held: dict[Path, int] = {}
+
+    def __call__(self) -> list[Path]:
+        found = []
+        for folder in spool_folders(self._parent):
+            if folder == self._own:
+                found.append(folder)
+            elif folder in self._held:
+                if any(folder.glob("*.seg")):
+                    found.append(folder)
+                else:
+                    os.close(self._held.pop(folder))
+            elif (fd := _try_lock(folder)) is None:
+                if self._edges:
+                    found.append(folder)
+            else:
+                for leftover in sorted(folder.glob("*.open")):
+                    self._damaged(recover(leftover))
+                if any(folder.glob("*.seg")):
+                    self._held[folder] = fd
+                    found.append(folder)
+                else:
+                    os.close(fd)
+        return found
+
+    def close(self) -> None:
+        for fd in self._held.values():
+            os.close(fd)
+        self._held.clear()
+
+
+def _try_lock(folder: Path) -> int | None:
+    """The folder's lock, held, if no live process holds it."""
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def spool_folders(parent: Path) -> list[Path]:

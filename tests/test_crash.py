@@ -281,3 +281,75 @@ def test_two_collectors_on_one_clickhouse_server_each_restarted(tmp_path: Path) 
             stored_once(store, sent)
         finally:
             store.close()
+
+
+def test_server_workers_each_drain_their_own_folder(tmp_path: Path) -> None:
+    """`--workers 2` on a ClickHouse server: each worker spools and writes on its own, and everything
+    either took is stored once."""
+    sent: set[str] = set()
+    with clickhouse_http(tmp_path / "shim") as url:
+        target = ["--clickhouse-url", url + "footfall"]
+        data = tmp_path / "data"
+        with serving(data, *target, "--workers", "2", env=FAST) as served:
+            write_key, read_key = keys(served)
+            wait_until(lambda: _answers(served.url), what="uvicorn's workers to listen")
+            with httpx.Client(timeout=30) as client:  # a new connection each: the kernel spreads them
+                for b in range(40):
+                    batch = [event("track", name=f"w{b}") for _ in range(PER_BATCH)]
+                    answer = client.post(
+                        f"{served.url}/v1/batch",
+                        json={"key": write_key, "events": batch},
+                        headers={"Connection": "close"},
+                    )
+                    assert answer.status_code == 202, answer.text
+                    sent.update(e["id"] for e in batch)
+            read_events(served.url, read_key, expect=len(sent), limit=10_000)
+            folders = sorted(p.name for p in (data / "spool").iterdir() if p.is_dir())
+        assert served.process.returncode == 0
+        log = "".join(served.output)
+        assert "the writer failed" not in log, log[-3000:]
+        assert folders == ["0", "1"]
+        store = ServerStore(url, database="footfall")
+        try:
+            stored_once(store, sent)
+        finally:
+            store.close()
+
+
+def test_folders_of_killed_workers_are_recovered_by_a_smaller_restart(tmp_path: Path) -> None:
+    """`--workers 3`, every process killed with acknowledged events in its open segment, then `serve`
+    with one process: the two edge folders have no owner any more, and their events must still be
+    stored (before, nothing opened those folders again)."""
+    data = tmp_path / "data"
+    sent: set[str] = set()
+    slow = {"FOOTFALL_MAX_DELAY_MS": "600000"}  # nothing is sealed until the stop
+    with serving(data, "--workers", "3", env=slow) as served:
+        write_key, read_key = keys(served)
+        edge_folders = [data / "spool" / "1", data / "spool" / "2"]
+
+        def edges_hold_events() -> bool:
+            with httpx.Client(timeout=30) as client:
+                batch = [event("track", name="before") for _ in range(PER_BATCH)]
+                body = {"key": write_key, "events": batch}
+                answer = client.post(f"{served.url}/v1/batch", json=body, headers={"Connection": "close"})
+                assert answer.status_code == 202, answer.text
+                sent.update(e["id"] for e in batch)
+            return all(any(p.stat().st_size > 8 for p in f.glob("*.open")) for f in edge_folders)
+
+        wait_until(edges_hold_events, what="both edge processes to take events")
+        for pid in [*_edges(served.process.pid), served.process.pid]:
+            os.kill(pid, signal.SIGKILL)
+        served.process.wait(timeout=60)
+    with serving(data, env=FAST) as served:
+        listed = read_events(served.url, read_key, expect=len(sent), limit=10_000)
+        assert {e["id"] for e in listed["events"]} == sent
+    assert served.process.returncode == 0
+    assert not list((data / "spool").glob("*/*.open")), "every open segment was recovered"
+    stored_once_in(data, sent)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -10,8 +10,19 @@ import msgspec
 import pytest
 
 from collector.errors import Overloaded
-from collector.segments import HEADER, MAGIC, Record, Segment, read_segment, scan, sealed_segments, write_segment
-from collector.spool import Spool, claim_folder, spool_folders
+from collector.segments import (
+    HEADER,
+    MAGIC,
+    Damage,
+    Record,
+    Segment,
+    framed,
+    read_segment,
+    scan,
+    sealed_segments,
+    write_segment,
+)
+from collector.spool import Folders, Spool, claim_folder, spool_folders
 
 
 class FakeClock:
@@ -252,3 +263,37 @@ def test_measured_bytes_fall_back_once_the_writer_deletes(tmp_path: Path) -> Non
         await spool.close()
 
     asyncio.run(scenario())
+
+
+def test_the_writer_drains_its_own_folder_and_orphans_not_a_live_writers(tmp_path: Path) -> None:
+    """Server workers each write: a folder a live process holds is its own business. A folder whose
+    process is gone (killed, or --workers made smaller) is taken, its open segment recovered, drained,
+    and given back once empty."""
+    own, own_fd = claim_folder(tmp_path)
+    busy, busy_fd = claim_folder(tmp_path)  # a live worker with a writer of its own
+    orphan, orphan_fd = claim_folder(tmp_path)
+    for folder in (own, busy, orphan):
+        make(folder, FakeClock()).open()
+    (active,) = orphan.glob("*.open")
+    with active.open("ab") as handle:  # acknowledged, never sealed: then the process was killed
+        handle.write(framed(record(3)))
+    os.close(orphan_fd)
+    damage: list[Damage] = []
+    folders = Folders(tmp_path, own, edges=False, damaged=damage.append)
+    assert folders() == [own, orphan]
+    (recovered,) = sealed_segments(orphan)
+    assert recovered.path.stem == active.stem
+    assert [len(r.ids) for r in read_segment(recovered)[0]] == [3]
+    assert damage == [Damage()]
+    newcomer, newcomer_fd = claim_folder(tmp_path)  # a process starting meanwhile takes another folder
+    assert newcomer.name == "3"
+    recovered.path.unlink()  # stored by the writer
+    assert folders() == [own]
+    os.close(newcomer_fd)
+    again, again_fd = claim_folder(tmp_path)
+    assert again == orphan, "an orphan is given back once drained"
+    # With edge processes (embedded engine) the main writer drains the folders they hold as well.
+    assert Folders(tmp_path, own, edges=True, damaged=damage.append)() == [own, busy, orphan]
+    folders.close()
+    for fd in (own_fd, busy_fd, again_fd):
+        os.close(fd)
