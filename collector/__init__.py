@@ -1,6 +1,6 @@
 """footfall's collector: ingest, store and query product-analytics events on ClickHouse."""
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 from collector.app import create_app
 from collector.settings import Batching, Limits, Settings
