@@ -171,3 +171,19 @@ def spool_folder(tmp_path: Path) -> Path:
 # What the fault, fuzz, security and load suites tried, printed at the end of the run (conftest.py):
 # "name": Counter of outcomes, e.g. tried["hostile batches"]["400"] += 1.
 tried: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+
+def stored_once(store: Store, sent: set[str]) -> None:
+    """Every id sent is in `events` exactly once (no FINAL, so no merge hides a double) and counted once
+    as accepted; the store is closed after."""
+    try:
+        (row,) = store.query("SELECT count() AS n, uniqExact(event_id) AS ids FROM footfall.events")
+        ids = {r["id"] for r in store.query("SELECT toString(event_id) AS id FROM footfall.events")}
+        counted = store.query("SELECT sum(events) AS n FROM footfall.ingest_counters WHERE outcome = 'accepted'")
+    finally:
+        store.close()
+    missing = sent - ids
+    assert not missing, f"{len(missing)} of {len(sent)} acknowledged events never stored, e.g. {sorted(missing)[:3]}"
+    assert ids == sent
+    assert row == {"n": len(sent), "ids": len(sent)}, "an event stored twice"
+    assert counted == [{"n": len(sent)}]

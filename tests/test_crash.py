@@ -15,9 +15,8 @@ import httpx
 import pytest
 from clickhouse_http import clickhouse_http
 from processes import serving
-from support import event, read_events, wait_until
+from support import event, read_events, stored_once, wait_until
 
-from collector.store import Store
 from collector.store_chdb import ChdbStore
 from collector.store_server import ServerStore
 
@@ -92,24 +91,25 @@ def keys(served: Any) -> tuple[str, str]:
     return write_key, read_key
 
 
-def stored_once(store: Store, sent: set[str]) -> None:
-    """Every id sent is in the table exactly once (no FINAL) and counted once as accepted."""
-    (row,) = store.query("SELECT count() AS n, uniqExact(event_id) AS ids FROM footfall.events")
-    ids = {r["id"] for r in store.query("SELECT toString(event_id) AS id FROM footfall.events")}
-    (counted,) = store.query("SELECT sum(events) AS n FROM footfall.ingest_counters WHERE outcome = 'accepted'")
-    missing = sent - ids
-    assert not missing, f"{len(missing)} of {len(sent)} acknowledged events never stored, e.g. {sorted(missing)[:3]}"
-    assert ids == sent
-    assert row == {"n": len(sent), "ids": len(sent)}, "an event stored twice"
-    assert counted == {"n": len(sent)}
+def post_batches(url: str, key: str, name: str, sent: set[str], *, batches: int = 3) -> None:
+    """`batches` batches of PER_BATCH events, each answered 202; their ids go into `sent`."""
+    for b in range(batches):
+        batch = [event("track", name=f"{name}b{b}") for _ in range(PER_BATCH)]
+        assert post(url, key, batch)
+        sent.update(e["id"] for e in batch)
+
+
+def post_alone(url: str, key: str, name: str, sent: set[str]) -> None:
+    """One batch on a connection of its own: the kernel spreads connections among the processes."""
+    batch = [event("track", name=name) for _ in range(PER_BATCH)]
+    body = {"key": key, "events": batch}
+    answer = httpx.post(f"{url}/v1/batch", json=body, headers={"Connection": "close"}, timeout=30)
+    assert answer.status_code == 202, answer.text
+    sent.update(e["id"] for e in batch)
 
 
 def stored_once_in(data: Path, sent: set[str]) -> None:
-    store = ChdbStore(data, database="footfall")
-    try:
-        stored_once(store, sent)
-    finally:
-        store.close()
+    stored_once(ChdbStore(data, database="footfall"), sent)
 
 
 def test_clean_restarts_in_a_row_store_every_acknowledged_event(tmp_path: Path) -> None:
@@ -123,10 +123,7 @@ def test_clean_restarts_in_a_row_store_every_acknowledged_event(tmp_path: Path) 
         with serving(data, env=FAST) as served:
             if life == 0:
                 write_key, read_key = keys(served)
-            for _ in range(3):
-                batch = [event("track", name=f"life{life}") for _ in range(PER_BATCH)]
-                assert post(served.url, write_key, batch)
-                sent.update(e["id"] for e in batch)
+            post_batches(served.url, write_key, f"life{life}", sent)
             listed = read_events(served.url, read_key, expect=len(sent), limit=10_000)
             assert {e["id"] for e in listed["events"]} == sent, f"life {life}: an acknowledged event is missing"
             served.process.send_signal(stop)
@@ -155,19 +152,13 @@ def test_a_restart_with_segments_left_on_disk_then_a_drained_one(tmp_path: Path)
     slow = {"FOOTFALL_MAX_DELAY_MS": "600000"}  # nothing is sealed, so nothing is stored, until the stop
     with serving(data, env=slow) as served:
         write_key, read_key = keys(served)
-        for b in range(4):
-            batch = [event("track", name=f"kept{b}") for _ in range(PER_BATCH)]
-            assert post(served.url, write_key, batch)
-            sent.update(e["id"] for e in batch)
+        post_batches(served.url, write_key, "kept", sent, batches=4)
         served.process.send_signal(signal.SIGKILL)
         served.process.wait(timeout=60)
     assert list((data / "spool").glob("*/*.open")), "the kill should leave the acknowledged segment"
     for life in range(2):
         with serving(data, env=FAST) as served:
-            for b in range(3):
-                batch = [event("track", name=f"life{life}b{b}") for _ in range(PER_BATCH)]
-                assert post(served.url, write_key, batch)
-                sent.update(e["id"] for e in batch)
+            post_batches(served.url, write_key, f"life{life}", sent)
             read_events(served.url, read_key, expect=len(sent), limit=10_000)
         assert served.process.returncode == 0
     stored_once_in(data, sent)
@@ -180,10 +171,7 @@ def test_a_kill_while_draining_after_a_clean_restart(tmp_path: Path) -> None:
     sent: set[str] = set()
     with serving(data, env=FAST) as served:
         write_key, read_key = keys(served)
-        for b in range(3):
-            batch = [event("track", name=f"first{b}") for _ in range(PER_BATCH)]
-            assert post(served.url, write_key, batch)
-            sent.update(e["id"] for e in batch)
+        post_batches(served.url, write_key, "first", sent)
         read_events(served.url, read_key, expect=len(sent), limit=10_000)
     unacked = []
     with serving(data, env={**FAST, "FOOTFALL_CRASH_AT": "writer.during_insert"}) as served:
@@ -215,20 +203,11 @@ def test_a_restarted_edge_worker_stores_what_it_takes(tmp_path: Path) -> None:
             return any(int(p.name.partition("-")[0]) > 1 for p in edge_folder.glob("*.open"))
 
         def post_until_the_edge_took_some(what: str) -> None:
-            with httpx.Client(timeout=30) as client:  # a new connection each: the kernel spreads them
+            def one() -> bool:
+                post_alone(served.url, write_key, what, sent)
+                return edge_sealed()
 
-                def one() -> bool:
-                    batch = [event("track", name=what) for _ in range(PER_BATCH)]
-                    answer = client.post(
-                        f"{served.url}/v1/batch",
-                        json={"key": write_key, "events": batch},
-                        headers={"Connection": "close"},
-                    )
-                    assert answer.status_code == 202, answer.text
-                    sent.update(e["id"] for e in batch)
-                    return edge_sealed()
-
-                wait_until(one, what=f"the edge process to take a batch ({what})")
+            wait_until(one, what=f"the edge process to take a batch ({what})")
 
         post_until_the_edge_took_some("before")
         read_events(served.url, read_key, expect=len(sent), limit=10_000)
@@ -270,17 +249,10 @@ def test_two_collectors_on_one_clickhouse_server_each_restarted(tmp_path: Path) 
                 with serving(tmp_path / collector, *target, env=FAST) as served:
                     if not write_key:
                         write_key, read_key = keys(served)
-                    for b in range(3):
-                        batch = [event("track", name=f"{collector}{life}b{b}") for _ in range(PER_BATCH)]
-                        assert post(served.url, write_key, batch)
-                        sent.update(e["id"] for e in batch)
+                    post_batches(served.url, write_key, f"{collector}{life}", sent)
                     read_events(served.url, read_key, expect=len(sent), limit=10_000)
                 assert served.process.returncode == 0
-        store = ServerStore(url, database="footfall")
-        try:
-            stored_once(store, sent)
-        finally:
-            store.close()
+        stored_once(ServerStore(url, database="footfall"), sent)
 
 
 def test_server_workers_each_drain_their_own_folder(tmp_path: Path) -> None:
@@ -293,27 +265,15 @@ def test_server_workers_each_drain_their_own_folder(tmp_path: Path) -> None:
         with serving(data, *target, "--workers", "2", env=FAST) as served:
             write_key, read_key = keys(served)
             wait_until(lambda: _answers(served.url), what="uvicorn's workers to listen")
-            with httpx.Client(timeout=30) as client:  # a new connection each: the kernel spreads them
-                for b in range(40):
-                    batch = [event("track", name=f"w{b}") for _ in range(PER_BATCH)]
-                    answer = client.post(
-                        f"{served.url}/v1/batch",
-                        json={"key": write_key, "events": batch},
-                        headers={"Connection": "close"},
-                    )
-                    assert answer.status_code == 202, answer.text
-                    sent.update(e["id"] for e in batch)
+            for b in range(40):
+                post_alone(served.url, write_key, f"w{b}", sent)
             read_events(served.url, read_key, expect=len(sent), limit=10_000)
             folders = sorted(p.name for p in (data / "spool").iterdir() if p.is_dir())
         assert served.process.returncode == 0
         log = "".join(served.output)
         assert "the writer failed" not in log, log[-3000:]
         assert folders == ["0", "1"]
-        store = ServerStore(url, database="footfall")
-        try:
-            stored_once(store, sent)
-        finally:
-            store.close()
+        stored_once(ServerStore(url, database="footfall"), sent)
 
 
 def test_folders_of_killed_workers_are_recovered_by_a_smaller_restart(tmp_path: Path) -> None:
@@ -328,12 +288,7 @@ def test_folders_of_killed_workers_are_recovered_by_a_smaller_restart(tmp_path: 
         edge_folders = [data / "spool" / "1", data / "spool" / "2"]
 
         def edges_hold_events() -> bool:
-            with httpx.Client(timeout=30) as client:
-                batch = [event("track", name="before") for _ in range(PER_BATCH)]
-                body = {"key": write_key, "events": batch}
-                answer = client.post(f"{served.url}/v1/batch", json=body, headers={"Connection": "close"})
-                assert answer.status_code == 202, answer.text
-                sent.update(e["id"] for e in batch)
+            post_alone(served.url, write_key, "before", sent)
             return all(any(p.stat().st_size > 8 for p in f.glob("*.open")) for f in edge_folders)
 
         wait_until(edges_hold_events, what="both edge processes to take events")
