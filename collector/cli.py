@@ -65,6 +65,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"footfall: schema migrated ({', '.join(f'{m.version:04d}_{m.name}' for m in ran)})")
         _greet(Sites(store), settings)
         print(f"footfall {__version__}: collecting at {settings.base_url} into {store.url}", flush=True)
+        if not settings.public_url and settings.host not in _LOOPBACK:
+            print(
+                "footfall: no --public-url, so scripts are served only to requests that name this machine's "
+                "own address; behind a proxy or under a DNS name, set --public-url",
+                flush=True,
+            )
         if settings.workers > 1 and not settings.embedded:
             # Every worker talks to the ClickHouse server on its own: plain uvicorn workers will do.
             store.close()
@@ -77,8 +83,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 port=port,
                 workers=settings.workers,
                 http=http_protocol.HeaderDeadlineFromEnv,
-                access_log=False,
-                log_level="warning",
+                **http_protocol.SERVE_OPTIONS,
             )
             return 0
         token = store.datadir.announce_server(settings.base_url) if isinstance(store, ChdbStore) else None
@@ -114,7 +119,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
     with _sites(settings) as sites:
         keys = sites.add(args.name, args.origin, args.retention_days)
-    _print_keys(keys, settings, args.json, verb="added")
+    _print_keys(keys, _tag_base(settings, sites), args.json, verb="added")
     return 0
 
 
@@ -138,7 +143,7 @@ def cmd_site_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_site_rotate(args: argparse.Namespace, settings: Settings) -> int:
     with _sites(settings) as sites:
         keys = sites.rotate(args.name, "write" if args.write else "read")
-    _print_keys(keys, settings, args.json, verb="has new keys")
+    _print_keys(keys, _tag_base(settings, sites), args.json, verb="has new keys")
     return 0
 
 
@@ -178,8 +183,16 @@ def _one(sites: "SiteCommands", name: str) -> dict[str, Any]:
 def cmd_snippet(args: argparse.Namespace, settings: Settings) -> int:
     with _sites(settings) as sites:
         site = _one(sites, args.name)
-    print(snippet.tag(settings.base_url, site["write_key"]))
+    print(snippet.tag(_tag_base(settings, sites), site["write_key"]))
     return 0
+
+
+def _tag_base(settings: Settings, sites: "SiteCommands") -> str:
+    """Where browsers fetch scripts: the public URL if this command was given one, else where the
+    running server says it collects (its own public URL or port), else this command's settings."""
+    if not settings.public_url and isinstance(sites, RemoteSites):
+        return sites.url
+    return settings.base_url
 
 
 # -- where site commands act: the store itself, or the server that owns it ----------------------
@@ -220,7 +233,7 @@ class RemoteSites:
     """The same commands, asked of the running server through its admin endpoints."""
 
     def __init__(self, url: str, token: str) -> None:
-        self.url = url.rstrip("/")
+        self.url = url.rstrip("/")  # the server's base URL, as it announced it in server.json
         self.token = token
 
     def listing(self) -> list[dict[str, Any]]:
@@ -300,10 +313,10 @@ def _greet(sites: Sites, settings: Settings) -> None:
             print(f"site {site.name}: {snippet.tag(settings.base_url, site.write_key)}")
         return
     keys = sites.add("default", DEFAULT_ORIGINS)
-    _print_keys(msgspec.to_builtins(keys), settings, False, verb="created (first start)")
+    _print_keys(msgspec.to_builtins(keys), settings.base_url, False, verb="created (first start)")
 
 
-def _print_keys(keys: dict[str, Any], settings: Settings, as_json: bool, *, verb: str) -> None:
+def _print_keys(keys: dict[str, Any], base_url: str, as_json: bool, *, verb: str) -> None:
     if as_json:
         print(json.dumps(keys))
         return
@@ -311,7 +324,10 @@ def _print_keys(keys: dict[str, Any], settings: Settings, as_json: bool, *, verb
     print(f"  write key: {keys['write_key']}   (public: it goes into the snippet)")
     if keys.get("read_key"):
         print(f"  read key:  {keys['read_key']}   (secret, shown once: Authorization: Bearer <read key>)")
-    print(f"  snippet:   {snippet.tag(settings.base_url, keys['write_key'])}")
+    print(f"  snippet:   {snippet.tag(base_url, keys['write_key'])}")
+
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def _bind(host: str, port: int, *, shared: bool = False) -> socket.socket:

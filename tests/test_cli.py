@@ -19,6 +19,12 @@ def test_serve_starts_on_an_empty_folder_keeps_data_across_restarts(tmp_path: Pa
         write_key = re.search(r"write key: (ffw_\S+)", text).group(1)  # type: ignore[union-attr]
         read_key = re.search(r"read key:  (ffr_\S+)", text).group(1)  # type: ignore[union-attr]
         assert f'<script defer src="{served.url}/s/{write_key}.js"></script>' in text
+        # The tag works as printed (http://localhost:<port>), and its script posts back there; a foreign
+        # Host or forwarded headers never make it post elsewhere.
+        script = httpx.get(f"{served.url}/s/{write_key}.js", headers={"X-Forwarded-Host": "evil.example"})
+        assert f'"{served.url}/v1/batch"' in script.text
+        forged = httpx.get(f"{served.url}/s/{write_key}.js", headers={"Host": "evil.example"})
+        assert (forged.status_code, "evil.example" in forged.text) == (421, False)
         sent = [event("pageview", url="http://localhost:3000/"), event("track", name="signup")]
         response = httpx.post(
             f"{served.url}/v1/batch",
@@ -55,6 +61,8 @@ def test_site_commands_work_while_the_server_owns_the_folder(tmp_path: Path) -> 
         assert response.status_code == 202, response.text
         listed = json.loads(run("site", "list", "--data", str(data), "--json").stdout)
         assert [s["site"] for s in listed] == ["default", "shop"]
+        tag = run("snippet", "shop", "--data", str(data)).stdout.strip()  # the server's port, not 8000
+        assert tag == f'<script defer src="{served.url}/s/{keys["write_key"]}.js"></script>'
         taken = run("site", "add", "shop", "--data", str(data))
         assert (taken.returncode, taken.stderr.strip()) == (1, "footfall: a site named 'shop' exists already")
         # Settings changed through the server reach the site's script at once.
