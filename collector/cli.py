@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from collector import __version__, http_protocol, migrate, snippet
-from collector.errors import ConfigError, FootfallError, SiteError, SiteNotFound
+from collector.errors import ConfigError, FootfallError, SiteError, SiteNotFound, StoreMissing
 from collector.geo import GeoIP
 from collector.settings import Settings, env_name, from_env
 from collector.site_commands import RemoteSites, SiteCommands, sites_for, store_for
@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = from_env(**_overrides(args))
         result: int = args.run(args, settings)
         return result
+    except StoreMissing as exc:  # pointed at the wrong place: a usage error, as argparse's are
+        print(f"footfall: {exc}", file=sys.stderr)
+        return 2
     except FootfallError as exc:
         print(f"footfall: {exc}", file=sys.stderr)
         return 1
@@ -104,7 +107,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    with store_for(settings) as store:
+    # On a ClickHouse server, creating the schema ahead of a deploy is what `migrate` is for.
+    with store_for(settings, create=not settings.embedded) as store:
         ran = migrate.migrate(store, cluster=settings.cluster)
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in ran)
     print(f"applied {len(ran)} migration(s){': ' + names if names else ''}; {store.url} is up to date")
@@ -112,7 +116,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
-    with sites_for(settings) as sites:
+    with sites_for(settings, create=True) as sites:
         keys = sites.add(args.name, args.origin, args.retention_days)
     _print_keys(keys, _tag_base(settings, sites), args.json, verb="added")
     return 0

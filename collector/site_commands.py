@@ -2,6 +2,7 @@
 `footfall serve` owns the embedded store, that server, asked through its admin endpoints."""
 
 import json
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import msgspec
 from collector import migrate
 from collector.admin import site_view
 from collector.datadir import DataDir
-from collector.errors import ConfigError, DataDirLocked
+from collector.errors import ConfigError, DataDirLocked, StoreMissing
 from collector.settings import Settings
 from collector.sites import Sites
 from collector.store import Store, open_store
@@ -100,8 +101,11 @@ class RemoteSites:
 
 
 @contextmanager
-def store_for(settings: Settings) -> Iterator[Store]:
-    store = open_store(settings)
+def store_for(settings: Settings, *, create: bool = False) -> Iterator[Store]:
+    """The store a command acts on, said on stderr (stdout stays for answers, --json ones too).
+    Unless `create`, only a store that exists: a command run from the wrong folder must not leave an
+    empty store there and answer as if it were the real one ("no sites yet")."""
+    store = _open(settings, create=create)
     try:
         yield store
     finally:
@@ -109,18 +113,43 @@ def store_for(settings: Settings) -> Iterator[Store]:
 
 
 @contextmanager
-def sites_for(settings: Settings) -> Iterator[SiteCommands]:
+def sites_for(settings: Settings, *, create: bool = False) -> Iterator[SiteCommands]:
     """Site commands on the store, or, while `footfall serve` owns the folder, through that server."""
     try:
-        store = open_store(settings)
+        store = _open(settings, create=create)
     except DataDirLocked as exc:
-        token = DataDir(Path(settings.data_dir)).admin_token()
-        if exc.server_url and token:
-            yield RemoteSites(exc.server_url, token)
-            return
-        raise
+        folder = DataDir(Path(settings.data_dir))
+        token = folder.admin_token()
+        if not (exc.server_url and token):
+            raise
+        print(f"footfall: store chdb://{folder.clickhouse_path}, through {exc.server_url}", file=sys.stderr)
+        yield RemoteSites(exc.server_url, token)
+        return
     try:
-        migrate.migrate(store, cluster=settings.cluster)
+        migrate.migrate(store, cluster=settings.cluster)  # an existing store may need a newer schema
         yield LocalSites(store)
     finally:
         store.close()
+
+
+def _open(settings: Settings, *, create: bool) -> Store:
+    folder = DataDir(Path(settings.data_dir))
+    if settings.embedded and not create and not folder.holds_store():  # before opening makes the folder
+        raise StoreMissing(
+            f"no footfall store at {folder.path} (run `footfall serve` or `footfall site add` there first, "
+            "or pass --data / FOOTFALL_DATA)"
+        )
+    store = open_store(settings)
+    try:
+        if not (create or settings.embedded):
+            found = store.query(f"EXISTS TABLE {store.database}.schema_migrations")  # the ledger: a store
+            if not (found and found[0].get("result")):
+                raise StoreMissing(
+                    f"no footfall store in database {store.database!r} at {store.url} (run `footfall migrate` "
+                    "or `footfall serve` against it first, or pass --clickhouse-url / --database)"
+                )
+    except BaseException:
+        store.close()
+        raise
+    print(f"footfall: store {store.url}", file=sys.stderr)
+    return store
