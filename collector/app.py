@@ -174,14 +174,25 @@ async def script(request: Request) -> Response:
     site = await _find_site(request.app.state, key)
     if site is None:
         return Response(b"/* footfall: no site has this key */\n", status_code=404, media_type="text/javascript")
+    state = request.app.state
     settings = site.settings.snippet
-    rendered = snippet.render(site.write_key, snippet.endpoint_for(settings, str(request.base_url)), settings)
+    public_url = state.settings.public_url
+    own = None
+    if not (settings.endpoint or public_url):
+        scope = request.scope
+        host = request.headers.get("host")
+        own = snippet.own_base_url(scope["scheme"], host, scope.get("server"), bind_host=state.settings.host)
+    endpoint = snippet.endpoint_for(settings, public_url, own)
+    if endpoint is None:
+        return _unknown_host(state, request.headers.get("host", ""))
+    rendered = snippet.render(site.write_key, endpoint.url, settings)
     # Short max-age: a change of settings or key reaches pages within 5 minutes; the ETag makes the
-    # revalidation a 304. Bodies are compressed once per site, when rendered.
+    # revalidation a 304. Bodies are compressed once per site, when rendered. A script whose endpoint
+    # came from the request's Host (development, no public URL) is for that client's cache only.
     headers = {
         "ETag": rendered.etag,
-        "Cache-Control": "public, max-age=300",
-        "Vary": "Accept-Encoding",
+        "Cache-Control": "public, max-age=300" if endpoint.configured else "private, max-age=300",
+        "Vary": "Accept-Encoding" if endpoint.configured else "Accept-Encoding, Host",
         "X-Content-Type-Options": "nosniff",
     }
     if request.headers.get("if-none-match") == rendered.etag:
@@ -193,6 +204,24 @@ async def script(request: Request) -> Response:
     elif "gzip" in accepted:
         body, headers["Content-Encoding"] = rendered.gzip, "gzip"
     return Response(body, media_type="text/javascript", headers=headers)
+
+
+def _unknown_host(state: Any, host: str) -> Response:
+    """No endpoint is configured and the Host names a server this is not: say how to configure one."""
+    if not state.unknown_host_logged:  # once per process: a misconfiguration, or someone probing
+        state.unknown_host_logged = True
+        log.warning(
+            "a script was asked for under the host %r, which is not this server's address; set --public-url "
+            "(FOOTFALL_PUBLIC_URL) to the URL browsers use, or the site's snippet.endpoint",
+            host[:100],
+        )
+    detail = (
+        "/* footfall: this server does not know itself under the requested host, so it cannot tell where "
+        "the script should send events; set --public-url (FOOTFALL_PUBLIC_URL) or the site's "
+        "snippet.endpoint */\n"
+    )
+    headers = {"Cache-Control": "no-store"}
+    return Response(detail.encode(), status_code=421, media_type="text/javascript", headers=headers)
 
 
 # -- read API -----------------------------------------------------------------------------------
@@ -396,6 +425,7 @@ def create_app(
     app.state.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
     app.state.openapi = openapi.spec()
     app.state.admin_token = admin_token
+    app.state.unknown_host_logged = False
     app.state.rate_limiter = RateLimiter()
     app.add_middleware(CountRequests, metrics=app.state.metrics)
     return app

@@ -7,23 +7,18 @@ import os
 import signal
 import socket
 import sys
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 
 from collector import __version__, http_protocol, migrate, snippet
-from collector.admin import site_view
-from collector.datadir import DataDir
-from collector.errors import ConfigError, DataDirLocked, FootfallError, SiteError, SiteNotFound
+from collector.errors import ConfigError, FootfallError, SiteError, SiteNotFound, StoreMissing
 from collector.geo import GeoIP
 from collector.settings import Settings, env_name, from_env
+from collector.site_commands import RemoteSites, SiteCommands, sites_for, store_for
 from collector.sites import DEFAULT_ORIGINS, Sites
-from collector.store import Store, open_store
+from collector.store import open_store
 from collector.store_chdb import ChdbStore
 from collector.workers import main_app_extras
 
@@ -35,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = from_env(**_overrides(args))
         result: int = args.run(args, settings)
         return result
+    except StoreMissing as exc:  # pointed at the wrong place: a usage error, as argparse's are
+        print(f"footfall: {exc}", file=sys.stderr)
+        return 2
     except FootfallError as exc:
         print(f"footfall: {exc}", file=sys.stderr)
         return 1
@@ -65,6 +63,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"footfall: schema migrated ({', '.join(f'{m.version:04d}_{m.name}' for m in ran)})")
         _greet(Sites(store), settings)
         print(f"footfall {__version__}: collecting at {settings.base_url} into {store.url}", flush=True)
+        if not settings.public_url and settings.host not in _LOOPBACK:
+            print(
+                "footfall: no --public-url, so scripts are served only to requests that name this machine's "
+                "own address; behind a proxy or under a DNS name, set --public-url",
+                flush=True,
+            )
         if settings.workers > 1 and not settings.embedded:
             # Every worker talks to the ClickHouse server on its own: plain uvicorn workers will do.
             store.close()
@@ -77,8 +81,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 port=port,
                 workers=settings.workers,
                 http=http_protocol.HeaderDeadlineFromEnv,
-                access_log=False,
-                log_level="warning",
+                **http_protocol.SERVE_OPTIONS,
             )
             return 0
         token = store.datadir.announce_server(settings.base_url) if isinstance(store, ChdbStore) else None
@@ -104,7 +107,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    with _store(settings) as store:
+    # On a ClickHouse server, creating the schema ahead of a deploy is what `migrate` is for.
+    with store_for(settings, create=not settings.embedded) as store:
         ran = migrate.migrate(store, cluster=settings.cluster)
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in ran)
     print(f"applied {len(ran)} migration(s){': ' + names if names else ''}; {store.url} is up to date")
@@ -112,14 +116,14 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
-    with _sites(settings) as sites:
+    with sites_for(settings, create=True) as sites:
         keys = sites.add(args.name, args.origin, args.retention_days)
-    _print_keys(keys, settings, args.json, verb="added")
+    _print_keys(keys, _tag_base(settings, sites), args.json, verb="added")
     return 0
 
 
 def cmd_site_list(args: argparse.Namespace, settings: Settings) -> int:
-    with _sites(settings) as sites:
+    with sites_for(settings) as sites:
         listed = sites.listing()
     if args.json:
         print(json.dumps(listed, indent=2))
@@ -136,14 +140,14 @@ def cmd_site_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_site_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    with _sites(settings) as sites:
+    with sites_for(settings) as sites:
         keys = sites.rotate(args.name, "write" if args.write else "read")
-    _print_keys(keys, settings, args.json, verb="has new keys")
+    _print_keys(keys, _tag_base(settings, sites), args.json, verb="has new keys")
     return 0
 
 
 def cmd_site_origins(args: argparse.Namespace, settings: Settings) -> int:
-    with _sites(settings) as sites:
+    with sites_for(settings) as sites:
         site = sites.origins(args.name, args.add, args.remove)
     if args.json:
         print(json.dumps(site, indent=2))
@@ -162,13 +166,13 @@ def cmd_site_configure(args: argparse.Namespace, settings: Settings) -> int:
             changes[name] = json.loads(text)  # true, 30, null, ["a", "b"]
         except ValueError:
             changes[name] = text  # a plain word: opt-in, /collect, .card,.account
-    with _sites(settings) as sites:
+    with sites_for(settings) as sites:
         site = sites.configure(args.name, changes) if changes else _one(sites, args.name)
     print(json.dumps(site["settings"], indent=2))
     return 0
 
 
-def _one(sites: "SiteCommands", name: str) -> dict[str, Any]:
+def _one(sites: SiteCommands, name: str) -> dict[str, Any]:
     match = [s for s in sites.listing() if s["site"] == name]
     if not match:
         raise SiteNotFound(f"no site named {name!r}")
@@ -176,118 +180,18 @@ def _one(sites: "SiteCommands", name: str) -> dict[str, Any]:
 
 
 def cmd_snippet(args: argparse.Namespace, settings: Settings) -> int:
-    with _sites(settings) as sites:
+    with sites_for(settings) as sites:
         site = _one(sites, args.name)
-    print(snippet.tag(settings.base_url, site["write_key"]))
+    print(snippet.tag(_tag_base(settings, sites), site["write_key"]))
     return 0
 
 
-# -- where site commands act: the store itself, or the server that owns it ----------------------
-
-
-class SiteCommands(Protocol):
-    def listing(self) -> list[dict[str, Any]]: ...
-    def add(self, name: str, origins: list[str], retention_days: int | None) -> dict[str, Any]: ...
-    def rotate(self, name: str, which: str) -> dict[str, Any]: ...
-    def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]: ...
-    def configure(self, name: str, changes: dict[str, Any]) -> dict[str, Any]: ...
-
-
-class LocalSites:
-    def __init__(self, store: Store) -> None:
-        self.sites = Sites(store)
-        self.sites.load()
-
-    def listing(self) -> list[dict[str, Any]]:
-        return [site_view(s) for s in self.sites.all()]
-
-    def add(self, name: str, origins: list[str], retention_days: int | None) -> dict[str, Any]:
-        keys: dict[str, Any] = msgspec.to_builtins(self.sites.add(name, origins, retention_days=retention_days))
-        return keys
-
-    def rotate(self, name: str, which: str) -> dict[str, Any]:
-        keys: dict[str, Any] = msgspec.to_builtins(self.sites.rotate_key(name, "write" if which == "write" else "read"))
-        return keys
-
-    def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]:
-        return site_view(self.sites.set_origins(name, add=add, remove=remove))
-
-    def configure(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
-        return site_view(self.sites.configure(name, changes))
-
-
-class RemoteSites:
-    """The same commands, asked of the running server through its admin endpoints."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url = url.rstrip("/")
-        self.token = token
-
-    def listing(self) -> list[dict[str, Any]]:
-        listed: list[dict[str, Any]] = self._call("GET", "/admin/v1/sites")
-        return listed
-
-    def add(self, name: str, origins: list[str], retention_days: int | None) -> dict[str, Any]:
-        body = {"name": name, "origins": origins, "retention_days": retention_days}
-        keys: dict[str, Any] = self._call("POST", "/admin/v1/sites", body)
-        return keys
-
-    def rotate(self, name: str, which: str) -> dict[str, Any]:
-        keys: dict[str, Any] = self._call("POST", f"/admin/v1/sites/{name}/rotate-key", {"which": which})
-        return keys
-
-    def origins(self, name: str, add: list[str], remove: list[str]) -> dict[str, Any]:
-        site: dict[str, Any] = self._call("POST", f"/admin/v1/sites/{name}/origins", {"add": add, "remove": remove})
-        return site
-
-    def configure(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
-        site: dict[str, Any] = self._call("POST", f"/admin/v1/sites/{name}/settings", {"changes": changes})
-        return site
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(  # noqa: S310 — our own server, from server.json
-            self.url + path,
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            try:
-                detail = json.loads(exc.read()).get("detail", exc.reason)
-            except ValueError:
-                detail = exc.reason
-            raise ConfigError(str(detail)) from exc
-        except OSError as exc:
-            raise ConfigError(f"the footfall server at {self.url} does not answer: {exc}") from exc
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Store]:
-    store = open_store(settings)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@contextmanager
-def _sites(settings: Settings) -> Iterator[SiteCommands]:
-    try:
-        store = open_store(settings)
-    except DataDirLocked as exc:
-        token = DataDir(Path(settings.data_dir)).admin_token()
-        if exc.server_url and token:
-            yield RemoteSites(exc.server_url, token)
-            return
-        raise
-    try:
-        migrate.migrate(store, cluster=settings.cluster)
-        yield LocalSites(store)
-    finally:
-        store.close()
+def _tag_base(settings: Settings, sites: SiteCommands) -> str:
+    """Where browsers fetch scripts: the public URL if this command was given one, else where the
+    running server says it collects (its own public URL or port), else this command's settings."""
+    if not settings.public_url and isinstance(sites, RemoteSites):
+        return sites.url
+    return settings.base_url
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -300,10 +204,10 @@ def _greet(sites: Sites, settings: Settings) -> None:
             print(f"site {site.name}: {snippet.tag(settings.base_url, site.write_key)}")
         return
     keys = sites.add("default", DEFAULT_ORIGINS)
-    _print_keys(msgspec.to_builtins(keys), settings, False, verb="created (first start)")
+    _print_keys(msgspec.to_builtins(keys), settings.base_url, False, verb="created (first start)")
 
 
-def _print_keys(keys: dict[str, Any], settings: Settings, as_json: bool, *, verb: str) -> None:
+def _print_keys(keys: dict[str, Any], base_url: str, as_json: bool, *, verb: str) -> None:
     if as_json:
         print(json.dumps(keys))
         return
@@ -311,7 +215,10 @@ def _print_keys(keys: dict[str, Any], settings: Settings, as_json: bool, *, verb
     print(f"  write key: {keys['write_key']}   (public: it goes into the snippet)")
     if keys.get("read_key"):
         print(f"  read key:  {keys['read_key']}   (secret, shown once: Authorization: Bearer <read key>)")
-    print(f"  snippet:   {snippet.tag(settings.base_url, keys['write_key'])}")
+    print(f"  snippet:   {snippet.tag(base_url, keys['write_key'])}")
+
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def _bind(host: str, port: int, *, shared: bool = False) -> socket.socket:

@@ -18,12 +18,16 @@ from collector.errors import ConfigError, DataDirLocked
 
 class DataDir:
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = Path(os.path.abspath(path))  # messages name the folder wherever the command ran
         self._lock_file: IO[str] | None = None
 
     @property
     def clickhouse_path(self) -> Path:
         return self.path / "clickhouse"
+
+    def holds_store(self) -> bool:
+        """Whether the embedded engine has been opened here before (looking creates nothing)."""
+        return self.clickhouse_path.is_dir()
 
     def acquire(self) -> None:
         """Take the folder for this process, or raise DataDirLocked naming the owner."""

@@ -2,6 +2,7 @@
 
     FootfallError
     ├── ConfigError        a setting, flag or environment variable is wrong
+    │   └── StoreMissing       a command that needs a store was pointed where there is none
     ├── DataDirLocked      another process owns the data folder
     ├── StoreError         ClickHouse said no
     │   ├── StoreUnavailable   cannot reach or open it (retry later)
@@ -23,6 +24,10 @@ class FootfallError(Exception):
 
 
 class ConfigError(FootfallError):
+    pass
+
+
+class StoreMissing(ConfigError):
     pass
 
 

@@ -78,4 +78,9 @@ def protocol(header_timeout_s: float) -> type[HeaderDeadline]:
 
 def uvicorn_config(app: ASGIApp, *, header_timeout_s: float) -> uvicorn.Config:
     """How `footfall serve` runs an app under uvicorn, in the main process and in edge processes."""
-    return uvicorn.Config(app, http=protocol(header_timeout_s), access_log=False, log_level="warning", lifespan="on")
+    return uvicorn.Config(app, http=protocol(header_timeout_s), lifespan="on", **SERVE_OPTIONS)
+
+
+# uvicorn would believe X-Forwarded-For and -Proto from 127.0.0.1 whatever --trusted-proxies says; the
+# collector reads forwarded headers itself, from the proxies it is told to trust, and only for addresses.
+SERVE_OPTIONS: dict[str, Any] = {"access_log": False, "log_level": "warning", "proxy_headers": False}

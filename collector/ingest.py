@@ -172,6 +172,13 @@ def write_key(batch: wire.Batch, query_key: str | None) -> str:
     key = batch.key or query_key
     if not key:
         raise ApiError(401, "missing_key", "no write key: put the site's write key in `key` or in ?key=")
+    if key.startswith("ffr_"):  # by its prefix alone: whether it is a real read key is not told here
+        raise ApiError(
+            401,
+            "read_key_as_write_key",
+            "this is a read key (ffr_...), which is secret; send the site's write key (ffw_...), which "
+            "`footfall site list` shows",
+        )
     return key
 
 

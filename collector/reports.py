@@ -218,6 +218,11 @@ def _add_periods(start: date, period: str, n: int) -> date:
     return start + timedelta(days=n * _PERIOD_DAYS[period])
 
 
+def _ended(start: date, period: str, k: int, today: date) -> bool:
+    """Whether period k after `start` is over by `today` (the app's clock; today itself is not over)."""
+    return _add_periods(start, period, k + 1) <= today
+
+
 def _cohort_params(p: Cohorted, site: Site, today: date) -> tuple[date, date, dict[str, Any]]:
     """The range, from the start of its first period, and the query parameters of a cohort report."""
     since, until = days(p, today)
@@ -227,6 +232,7 @@ def _cohort_params(p: Cohorted, site: Site, today: date) -> tuple[date, date, di
         **_dates(since, until),
         "site": site.site_id,
         "horizon_days": (p.periods + 1) * _PERIOD_DAYS[p.period],
+        "current": _period_start(today, p.period).isoformat(),  # the first period not over yet
     }
     return since, until, params
 
@@ -246,12 +252,11 @@ def retention(store: Store, site: Site, query: dict[str, str], today: date, *, r
             sizes[row["cohort_start"]] = row["people"]
         else:
             returned.setdefault(row["cohort_start"], {})[row["offset"]] = row["people"]
-    current = _period_start(today, p.period)
     cohorts = []
     for cohort, size in sorted(sizes.items()):
         start = date.fromisoformat(cohort)
-        elapsed = [k for k in range(p.periods + 1) if _add_periods(start, p.period, k) <= current]
-        counts = [returned.get(cohort, {}).get(k, 0) for k in elapsed]
+        ended = [k for k in range(p.periods + 1) if _ended(start, p.period, k, today)]
+        counts = [returned.get(cohort, {}).get(k, 0) for k in ended]
         cohorts.append({"cohort": cohort, "size": size, "returned": counts, "rates": [n / size for n in counts]})
     return {
         "period": p.period,
@@ -268,18 +273,17 @@ def cohorts(store: Store, site: Site, query: dict[str, str], today: date, *, raw
     p = parse(CohortsQuery, query)
     since, until, params = _cohort_params(p, site, today)
     params["return_event"] = ""
-    current = _period_start(today, p.period)
     rows = run(store, "cohorts", params, raw=raw, activity=True, filtered=p.filtered())
     out = []
     for row in rows:
         size = row["size"]
-        next_elapsed = _add_periods(date.fromisoformat(row["cohort_start"]), p.period, 1) <= current
+        next_ended = _ended(date.fromisoformat(row["cohort_start"]), p.period, 1, today)
         out.append(
             {
                 "cohort": row["cohort_start"],
                 "size": size,
-                "came_back": row["came_back"],
-                "churn_rate": 1 - row["came_back"] / size if next_elapsed else None,
+                "came_back": row["came_back"] if next_ended else None,
+                "churn_rate": 1 - row["came_back"] / size if next_ended else None,
                 "events_per_person": row["events"] / size,
                 "revenue_per_person": round(row["revenue"] / size, 6) if row["revenue"] else None,
             }

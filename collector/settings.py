@@ -18,6 +18,7 @@ from collector.errors import ConfigError
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 
 Positive = Annotated[int, Meta(ge=1)]
+PublicUrl = Annotated[str, Meta(pattern=r"^https?://[^\s\"'<>/?#]+(/[^\s\"'<>?#]*)?$", max_length=500)]
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,7 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     clickhouse_url: str | None = None
     database: Annotated[str, Meta(pattern=_IDENTIFIER)] = "footfall"
     cluster: Annotated[str, Meta(pattern=_IDENTIFIER)] | None = None
-    public_url: str | None = None  # how browsers reach this server, for snippet tags
+    public_url: PublicUrl | None = None  # how browsers reach this server: snippet tags, and where scripts post
     geoip: str | None = None  # a GeoLite2-City / DB-IP City Lite .mmdb; without one, geo stays empty
     trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For is believed
     sites_refresh_s: Annotated[float, Meta(gt=0)] = 10.0  # reload sites on this period

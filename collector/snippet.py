@@ -8,8 +8,10 @@ the source stays readable and what is served stays small (tests/test_snippet_siz
 import functools
 import gzip
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import brotli
 import jinja2
@@ -75,9 +77,72 @@ def render(write_key: str, endpoint: str, settings: SnippetSettings) -> Script:
     )
 
 
-def endpoint_for(settings: SnippetSettings, base_url: str) -> str:
-    """Where the script posts: the site's configured endpoint, else this server's /v1/batch."""
-    return settings.endpoint or base_url.rstrip("/") + "/v1/batch"
+class Endpoint(NamedTuple):
+    url: str
+    configured: bool  # from settings, the same for every request: shared caches may keep the script
+
+
+def endpoint_for(settings: SnippetSettings, public_url: str | None, own_base_url: str | None) -> Endpoint | None:
+    """Where the script posts: the site's configured endpoint, else /v1/batch at the collector's public
+    URL, else at the address the request reached (`own_base_url`); None when none of them is known."""
+    if settings.endpoint:
+        return Endpoint(settings.endpoint, configured=True)
+    if public_url:
+        return Endpoint(public_url.rstrip("/") + BATCH_PATH, configured=True)
+    if own_base_url:
+        return Endpoint(own_base_url + BATCH_PATH, configured=False)
+    return None
+
+
+def own_base_url(scheme: str, host: str | None, local: tuple[str, int] | None, *, bind_host: str) -> str | None:
+    """This server's base URL as the request's Host names it, but only if the Host is a name this server
+    answers to: the address the connection arrived at, a loopback name when that address is loopback,
+    or the host `serve` was told to bind, each with the connection's own port. Anything else is None:
+    a script that posts wherever the Host header says, kept by a shared cache, sends other people's
+    events there. Forwarded headers (X-Forwarded-Host, -Proto) are never read: behind a proxy the
+    public URL is configuration (--public-url), not something a request may claim."""
+    if local is None:
+        return None
+    local_ip = _ip(local[0])
+    if local_ip is None:
+        return None
+    port = local[1]
+    if not host:  # HTTP/1.0 without Host: the connection's own address
+        return f"{scheme}://{_netloc(str(local_ip), port)}"
+    match = _HOST.match(host)
+    if not match:
+        return None
+    name, given_port = match.group(1).lower().strip("[]"), match.group(2)
+    if (int(given_port) if given_port else _DEFAULT_PORTS.get(scheme)) != port:
+        return None
+    ip = _ip(name)
+    trusted = (
+        ip == local_ip
+        or (local_ip.is_loopback and (name == "localhost" or (ip is not None and ip.is_loopback)))
+        or (name == bind_host.lower() and name not in _WILDCARDS)
+    )
+    return f"{scheme}://{_netloc(name, int(given_port) if given_port else None)}" if trusted else None
+
+
+BATCH_PATH = "/v1/batch"
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::(\d{1,5}))?$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_WILDCARDS = ("", "0.0.0.0", "::")  # noqa: S104 — names of binds, not addresses a Host may claim
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:  # a dual-stack socket's IPv4 peer
+        return ip.ipv4_mapped
+    return ip
+
+
+def _netloc(name: str, port: int | None) -> str:
+    host = f"[{name}]" if ":" in name else name
+    return f"{host}:{port}" if port is not None else host
 
 
 def tag(base_url: str, write_key: str) -> str:

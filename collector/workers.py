@@ -162,6 +162,7 @@ def edge_app(settings: Settings, upstream: str, *, main_pid: int) -> Starlette:
     app.state.schema = wire.json_schema()
     app.state.now_ms = lambda: time.time_ns() // 1_000_000
     app.state.rate_limiter = RateLimiter()
+    app.state.unknown_host_logged = False
     app.add_middleware(collector_app.CountRequests, metrics=app.state.metrics)
     return app
 

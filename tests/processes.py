@@ -15,9 +15,17 @@ FOOTFALL = [sys.executable, "-m", "collector"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*FOOTFALL, *args], check=False, capture_output=True, text=True, timeout=timeout, env={**ENV, **(env or {})}
+        [*FOOTFALL, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**ENV, **(env or {})},
+        cwd=cwd,
     )
 
 

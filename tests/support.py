@@ -17,6 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from collector.errors import StoreUnavailable
+from collector.http_protocol import SERVE_OPTIONS
 from collector.spool import Spool
 from collector.store import Params, Row, Store
 from collector.store_chdb import ChdbStore
@@ -48,7 +49,7 @@ def serve(app: Starlette) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **SERVE_OPTIONS))  # as `footfall serve` runs it
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

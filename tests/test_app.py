@@ -265,6 +265,7 @@ BAD_INPUTS: list[Case] = [
     ("events empty", {"events": []}, {}, 400, "empty_batch", "at `$.events`"),
     ("key missing", {"key": None, "events": [{}]}, {}, 401, "missing_key", "write key"),
     ("key unknown", {"key": "ffw_nobody", "events": [{}]}, {}, 401, "unknown_key", "no site"),
+    ("read key", {"key": "ffr_x", "events": [{}]}, {}, 401, "read_key_as_write_key", "read key (ffr_...)"),
     ("key wrong type", {"key": 7, "events": [{}]}, {}, 400, "invalid_batch", "got `int` - at `$.key`"),
     ("key too long", {"key": "k" * 500, "events": [{}]}, {}, 400, "invalid_batch", "at `$.key`"),
     ("sent_at not a time", {"sent_at": "yesterday", "events": [{}]}, {}, 400, "invalid_batch", "at `$.sent_at`"),

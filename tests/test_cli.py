@@ -19,6 +19,12 @@ def test_serve_starts_on_an_empty_folder_keeps_data_across_restarts(tmp_path: Pa
         write_key = re.search(r"write key: (ffw_\S+)", text).group(1)  # type: ignore[union-attr]
         read_key = re.search(r"read key:  (ffr_\S+)", text).group(1)  # type: ignore[union-attr]
         assert f'<script defer src="{served.url}/s/{write_key}.js"></script>' in text
+        # The tag works as printed (http://localhost:<port>), and its script posts back there; a foreign
+        # Host or forwarded headers never make it post elsewhere.
+        script = httpx.get(f"{served.url}/s/{write_key}.js", headers={"X-Forwarded-Host": "evil.example"})
+        assert f'"{served.url}/v1/batch"' in script.text
+        forged = httpx.get(f"{served.url}/s/{write_key}.js", headers={"Host": "evil.example"})
+        assert (forged.status_code, "evil.example" in forged.text) == (421, False)
         sent = [event("pageview", url="http://localhost:3000/"), event("track", name="signup")]
         response = httpx.post(
             f"{served.url}/v1/batch",
@@ -55,8 +61,10 @@ def test_site_commands_work_while_the_server_owns_the_folder(tmp_path: Path) -> 
         assert response.status_code == 202, response.text
         listed = json.loads(run("site", "list", "--data", str(data), "--json").stdout)
         assert [s["site"] for s in listed] == ["default", "shop"]
+        tag = run("snippet", "shop", "--data", str(data)).stdout.strip()  # the server's port, not 8000
+        assert tag == f'<script defer src="{served.url}/s/{keys["write_key"]}.js"></script>'
         taken = run("site", "add", "shop", "--data", str(data))
-        assert (taken.returncode, taken.stderr.strip()) == (1, "footfall: a site named 'shop' exists already")
+        assert (taken.returncode, taken.stderr.splitlines()[-1]) == (1, "footfall: a site named 'shop' exists already")
         # Settings changed through the server reach the site's script at once.
         configured = run(
             "site", "configure", "shop", "snippet.moves=false", "snippet.consent=opt-in", "--data", str(data)
@@ -103,6 +111,78 @@ def test_site_commands_on_a_stopped_store(tmp_path: Path) -> None:
     assert "applied 0 migration(s)" in migrated.stdout
 
 
+@pytest.fixture(scope="module")
+def existing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the site `default`, for commands that fail whatever it holds."""
+    data = tmp_path_factory.mktemp("existing") / "data"
+    assert run("site", "add", "default", "--data", str(data)).returncode == 0
+    return data
+
+
+# Every command but `serve` and `site add` needs a store that exists (the default site's name is given
+# where a command needs one: the error must come before any look-up).
+NEEDS_A_STORE = [
+    ["site", "list"],
+    ["site", "list", "--json"],
+    ["snippet", "default"],
+    ["site", "rotate-key", "default"],
+    ["site", "origins", "default", "--add", "https://shop.example"],
+    ["site", "configure", "default"],
+    ["migrate"],
+]
+
+
+@pytest.mark.parametrize("args", NEEDS_A_STORE, ids=" ".join)
+def test_a_command_run_where_there_is_no_store_says_so_and_creates_nothing(tmp_path: Path, args: list[str]) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for given, where in (([], elsewhere / "footfall-data"), (["--data", "gone/data"], elsewhere / "gone" / "data")):
+        result = run(*args, *given, cwd=elsewhere)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        assert result.stderr.strip() == (
+            f"footfall: no footfall store at {where} (run `footfall serve` or `footfall site add` there first, "
+            "or pass --data / FOOTFALL_DATA)"
+        )
+    assert list(elsewhere.iterdir()) == []  # not even an empty folder
+
+
+def test_every_command_names_the_store_it_used(tmp_path: Path) -> None:
+    """On stderr, so stdout (and --json) stays the answer; absolute wherever the command ran."""
+    here = tmp_path / "project"
+    here.mkdir()
+    store = f"footfall: store chdb://{here}/footfall-data/clickhouse"
+    added = run("site", "add", "shop", "--json", cwd=here)  # may create: that is what it is for
+    assert (added.returncode, added.stderr.strip()) == (0, store)
+    assert json.loads(added.stdout)["site"] == "shop"
+    for args in NEEDS_A_STORE:
+        result = run(*[a.replace("default", "shop") for a in args], cwd=here)
+        assert (result.returncode, result.stderr.strip()) == (0, store), args
+    with serving(here / "footfall-data") as served:
+        remote = run("site", "list", "--json", cwd=here)
+        assert remote.stderr.strip() == f"{store}, through {served.url}"
+        assert [s["site"] for s in json.loads(remote.stdout)] == ["shop"]
+    assert served.process.returncode == 0
+
+
+def test_on_a_clickhouse_server_only_migrate_serve_and_site_add_create_the_schema(tmp_path: Path) -> None:
+    with clickhouse_http(tmp_path / "shim", password="s3cret") as url:
+        shown = url.replace(":s3cret@", ":***@")  # named, never with its password
+        listed = run("site", "list", "--clickhouse-url", url, cwd=tmp_path)
+        assert listed.returncode == 2
+        assert listed.stderr.strip() == (
+            f"footfall: no footfall store in database 'footfall' at {shown} (run `footfall migrate` or "
+            "`footfall serve` against it first, or pass --clickhouse-url / --database)"
+        )
+        migrated = run("migrate", "--clickhouse-url", url, cwd=tmp_path)
+        assert migrated.returncode == 0, migrated.stderr
+        assert migrated.stderr.strip() == f"footfall: store {shown}"
+        again = run("site", "list", "--clickhouse-url", url, cwd=tmp_path)
+        assert (again.returncode, again.stderr.strip()) == (0, f"footfall: store {shown}")
+        assert "no sites yet" in again.stdout  # an empty store that exists, on purpose
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shim"]
+
+
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
@@ -128,9 +208,9 @@ def test_site_commands_on_a_stopped_store(tmp_path: Path) -> None:
     ],
 )
 def test_bad_usage_gets_a_clear_message_and_no_traceback(
-    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+    existing: Path, args: list[str], env: dict[str, str], message: str
 ) -> None:
-    result = run(*args, "--data", str(tmp_path / "data"), env=env) if args != ["site"] else run(*args)
+    result = run(*args, "--data", str(existing), env=env) if args != ["site"] else run(*args)
     assert result.returncode in (1, 2)
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr

@@ -6,22 +6,25 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import NOW, Collector, event, iso, spool_folder, wait_until
+from support import NOW, Collector, event, iso, serve, spool_folder, wait_until
 
 from collector import reports
+from collector.app import create_app
 from collector.metrics import Metrics
 from collector.migrate import load, migrate
 from collector.rows import EventRow, encode
 from collector.segments import Record, sealed_segments, write_segment
+from collector.settings import Settings
 from collector.sink import RecentIds, Writer
-from collector.sites import Site
+from collector.sites import Site, Sites
 from collector.store_chdb import ChdbStore
 
 
@@ -314,6 +317,63 @@ def test_retention_counts_a_person_across_identify(store: ChdbStore, tmp_path: P
         (date(2026, 9, 28).isoformat(), 1, [1, 1, 0])
     ]
     assert answer == reports.retention(store, site, query, TODAY, raw=True)
+
+
+def test_periods_not_over_by_the_apps_clock_are_left_out(store: ChdbStore, settings: Settings, tmp_path: Path) -> None:
+    """A weekly report on a Wednesday ends with last week: this week's returns would make every last
+    column look low. The app's clock decides, not ClickHouse's: it is injected a week or two before the
+    real today (recent enough for the rows' TTL on any date)."""
+    real_today = datetime.now(UTC).date()
+    wednesday = real_today - timedelta(days=(real_today.weekday() - 2) % 7 + 7)
+    monday = wednesday - timedelta(days=2)
+    clock = datetime.combine(wednesday, time(12), UTC)
+    keys = Sites(store).add("weekly", [])
+    assert keys.read_key
+    site_id = _site_id(store, "weekly")
+
+    def visit(who: str, weeks_ago: int, day: int = 0) -> EventRow:
+        return person_event(
+            site_id, who, "", datetime.combine(monday, time(9), UTC) - timedelta(weeks=weeks_ago) + timedelta(days=day)
+        )
+
+    rows = [
+        visit("ann", 2),
+        visit("ann", 1),
+        visit("ann", 0),  # back last week, and again this week
+        visit("dan", 2),  # never back
+        visit("bob", 1),
+        visit("bob", 0, day=1),  # back this week only
+        visit("cy", 0),  # new this week
+    ]
+    store_through_the_writer(store, spool_folder(tmp_path), rows, [])
+    app = create_app(settings, store=store, now_ms=lambda: int(clock.timestamp() * 1000))
+    with serve(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys.read_key}"}) as http:
+        since = (monday - timedelta(weeks=2)).isoformat()
+        weekly = http.get("/api/v1/retention", params={"period": "week", "periods": 4, "since": since}).json()
+        daily = http.get("/api/v1/retention", params={"period": "day", "periods": 20, "since": since}).json()
+        cohorts = http.get("/api/v1/cohorts", params={"period": "week", "periods": 4, "since": since}).json()
+    weeks = [(monday - timedelta(weeks=n)).isoformat() for n in (2, 1, 0)]
+    assert [(c["cohort"], c["size"], c["returned"]) for c in weekly["cohorts"]] == [
+        (weeks[0], 2, [2, 1]),  # ann's return this week is not counted yet
+        (weeks[1], 1, [1]),
+        (weeks[2], 1, []),  # this week is not over: nothing to show but its size so far
+    ]
+    assert [len(c["returned"]) for c in daily["cohorts"]] == [16, 9, 2]  # up to yesterday, Tuesday
+    assert [(c["cohort"], c["came_back"], c["churn_rate"]) for c in cohorts["cohorts"]] == [
+        (weeks[0], 1, 0.5),
+        (weeks[1], None, None),  # its next period is this week
+        (weeks[2], None, None),
+    ]
+    # events over the periods that are over: ann's and dan's first week and ann's second, not this week
+    assert [c["events_per_person"] for c in cohorts["cohorts"]] == [1.5, 1.0, 0.0]
+
+
+def _site_id(store: ChdbStore, name: str) -> int:
+    sites = Sites(store)
+    sites.load()
+    site = sites.by_name(name)
+    assert site is not None
+    return site.site_id
 
 
 def test_migration_0009_fills_its_rollups_from_the_events_already_stored(tmp_path: Path) -> None:

@@ -136,8 +136,9 @@ def test_each_site_gets_its_own_script_compressed_and_cached(store: ChdbStore, s
         again = httpx.get(f"{url}/s/{full.write_key}.js", headers={"If-None-Match": plain.headers["etag"]})
         lighter = httpx.get(f"{url}/s/{light.write_key}.js")
     assert plain.headers["content-type"].startswith("text/javascript")
-    assert plain.headers["cache-control"] == "public, max-age=300"
-    assert plain.headers["vary"] == "Accept-Encoding"
+    # No public URL: the endpoint is this server's address as the request named it (test_snippet_endpoint.py)
+    assert plain.headers["cache-control"] == "private, max-age=300"
+    assert plain.headers["vary"] == "Accept-Encoding, Host"
     assert "content-encoding" not in plain.headers
     assert (brotli.headers["content-encoding"], zipped.headers["content-encoding"]) == ("br", "gzip")
     assert brotli.content == zipped.content == plain.content  # httpx decoded them

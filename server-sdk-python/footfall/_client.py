@@ -10,6 +10,7 @@ import time
 import weakref
 
 from footfall._config import Batching, Callbacks, Consent, Masking, QueueLimit, Retry, Spool, Stats, _Value
+from footfall._errors import FootfallError, read_key_given
 from footfall._ids import random_bits
 from footfall._log import logger
 from footfall._mask import Masker
@@ -31,14 +32,16 @@ _clients: weakref.WeakSet[Client] = weakref.WeakSet()  # for the fork hook: each
 
 class FlushResult(_Value):
     """What flush() or shutdown() did: events the collector took during the call, events still queued
-    or in flight when it returned, and events dropped during it (all reasons)."""
+    or in flight when it returned, events dropped during it (all reasons), and of those the ones the
+    collector refused, by its reason (`{"invalid_event": 2}`, `{"unknown_key": 100}`)."""
 
-    __slots__ = ("dropped", "pending", "sent")
+    __slots__ = ("dropped", "pending", "rejected", "sent")
 
-    def __init__(self, sent: int, pending: int, dropped: int) -> None:
+    def __init__(self, sent: int, pending: int, dropped: int, rejected: Mapping[str, int] | None = None) -> None:
         self.sent = sent
         self.pending = pending
         self.dropped = dropped
+        self.rejected = dict(rejected or {})
 
 
 def _guarded(verb: V) -> V:
@@ -53,10 +56,6 @@ def _guarded(verb: V) -> V:
             self._failed(exc, None)
 
     return call  # type: ignore[return-value]
-
-
-class FootfallError(Exception):
-    """Raised into the application only with strict=True (tests); never otherwise."""
 
 
 class Client:
@@ -115,6 +114,10 @@ class Client:
             user_agent=f"footfall-python/{__version__} (Python {sys.version.split()[0]})",
         )
         self._closed = False
+        # A read key is secret, and the collector refuses it: it never goes on the wire.
+        self._key_error = read_key_given(write_key)
+        if self._key_error is not None:
+            self._failed(self._key_error, None)  # told to on_error and logged (raised if strict)
         _clients.add(self)
         atexit.register(_exit_hook, weakref.ref(self))
 
@@ -260,6 +263,9 @@ class Client:
         if self._closed:
             self._pipeline.drop("shutdown", 1)
             return
+        if self._key_error is not None:
+            self._pipeline.drop("read_key_as_write_key", 1)
+            return
         granted = self._consent if consent is None else _consent(consent, self._consent)
         if not (granted.heatmaps if kind in HEATMAP_TYPES else granted.analytics):
             self._pipeline.drop("no_consent", 1)  # never serialised, never sent
@@ -332,7 +338,8 @@ def _event_context(context: Mapping[str, Any] | None, consent: ConsentLike, gran
 
 def _result(before: Stats, after: Stats) -> FlushResult:
     dropped = sum(after.dropped.values()) - sum(before.dropped.values())
-    return FlushResult(sent=after.sent - before.sent, pending=after.queued + after.in_flight, dropped=dropped)
+    rejected = {k: n - before.rejected.get(k, 0) for k, n in after.rejected.items() if n > before.rejected.get(k, 0)}
+    return FlushResult(after.sent - before.sent, after.queued + after.in_flight, dropped, rejected)
 
 
 def _exit_hook(ref: weakref.ref[Client]) -> None:

@@ -149,7 +149,11 @@ class Spool(_Value):
 
 class Callbacks(_Value):
     """`before_send(event)` runs on the sender thread and may return a changed event or None (drop);
-    `on_drop(reason, events)` and `on_error(exception)` are told what went wrong. All are optional."""
+    `on_drop(reason, events)` and `on_error(exception)` are told what went wrong. All are optional.
+    on_error gets a DeliveryError once per batch given up, as Segment's and PostHog's SDKs do: refused
+    (an unknown write key: not retried), or not delivered within the retry budget or by shutdown; a
+    read key given as the write key is told at once. It also gets bugs and bad input in a call.
+    Failed attempts that are still retried show in stats() (`retries`, `last_error`) only."""
 
     __slots__ = ("before_send", "on_drop", "on_error")
 
@@ -176,6 +180,7 @@ class Stats:
         "mode",
         "queued",
         "queued_bytes",
+        "rejected",
         "retries",
         "sent",
         "spooled",
@@ -189,6 +194,9 @@ class Stats:
         self.retries = 0
         self.spooled = 0  # written to the disk spool, to be sent later
         self.dropped: dict[str, int] = {}  # reason -> events
+        # events the collector refused (also in dropped["rejected_by_collector"]), by its reason:
+        # invalid_event, timestamp_out_of_range, ... per event, or unknown_key, ... for a whole batch
+        self.rejected: dict[str, int] = {}
         self.last_error: str | None = None
         self.last_success_at: float | None = None  # time.time()
         self.mode = "threads"
@@ -198,6 +206,7 @@ class Stats:
         for name in self.__slots__:
             object.__setattr__(other, name, getattr(self, name))
         other.dropped = dict(self.dropped)
+        other.rejected = dict(self.rejected)
         return other
 
     def __repr__(self) -> str:

@@ -15,6 +15,7 @@ import time
 
 from footfall._config import Batching, Callbacks, QueueLimit, Retry, Stats
 from footfall._encode import encoder
+from footfall._errors import gave_up, refused
 from footfall._ids import Clock, uuid7
 from footfall._log import RateLimitedLog, logger
 from footfall._mask import Masker
@@ -288,15 +289,13 @@ class Pipeline:
                 self._delivered(events, answer)
                 return
             if not answer.retryable:
-                if answer.status in (401, 403):
-                    self.logs.say("auth", "footfall: the collector refused the write key (%s)", answer.status)
                 self._rejected(events, answer)
                 return
             self._failed(answer)
             delay = min(self.retry.cap_s, random.uniform(self.retry.base_s, delay * 3))  # noqa: S311
             wait = max(delay, answer.retry_after_s or 0.0)
             if time.monotonic() + wait > deadline or (self.stopping and not self.flushing):
-                self._give_up(events, body)
+                self._give_up(events, body, answer)
                 return
             with self.stats_lock:
                 self.stats.retries += 1
@@ -320,20 +319,27 @@ class Pipeline:
         return head[:-1] + b',"events":[' + b",".join(events) + b"]}"
 
     def _delivered(self, events: list[bytes], answer: Answer) -> None:
-        rejected = answer.rejected_indexes()
+        refusals = answer.refusals()
+        rejected = sum(refusals.values())
         with self.stats_lock:
-            self.stats.sent += len(events) - len(rejected)
+            self.stats.sent += len(events) - rejected
             self.stats.last_success_at = time.time()
             self.unreported_drops.clear()  # this batch's context carried them
+            _add(self.stats.rejected, refusals)
         self.failures = 0
         self.breaker_until = 0.0
         if rejected:
-            self.drop("rejected_by_collector", len(rejected))
+            self.drop("rejected_by_collector", rejected)
 
     def _rejected(self, events: list[bytes], answer: Answer) -> None:
+        """A refusal that sending again cannot change (an unknown write key, say): counted by the
+        collector's reason, dropped, and told to on_error."""
+        code = answer.code_and_detail()[0]
+        refusals = answer.refusals() if code == "invalid_events" else {}
         with self.stats_lock:
-            self.stats.last_error = f"HTTP {answer.status}: {answer.body[:200]!r}"
+            _add(self.stats.rejected, refusals or {code or f"http_{answer.status}": len(events)})
         self.drop("rejected_by_collector", len(events))
+        self._error(refused(answer, len(events)), "refused")
 
     def _failed(self, answer: Answer) -> None:
         self.failures += 1
@@ -344,17 +350,22 @@ class Pipeline:
             self.breaker_until = time.monotonic() + min(self.retry.cap_s, self.retry.base_s * 2**self.failures)
         self.logs.say("send", "footfall: the collector does not take events (%s); retrying", message)
 
-    def _give_up(self, events: list[bytes], body: bytes) -> None:
-        if self.spool is not None and self.spool.put(body):
+    def _give_up(self, events: list[bytes], body: bytes, answer: Answer) -> None:
+        spooled = self.spool is not None and self.spool.put(body)
+        if spooled:
             with self.stats_lock:
                 self.stats.spooled += len(events)
-            return
-        self.drop("retry_budget" if not self.stopping else "shutdown", len(events))
+        else:
+            self.drop("retry_budget" if not self.stopping else "shutdown", len(events))
+        budget_s, stopping = self.retry.budget_s, self.stopping
+        self._error(
+            gave_up(self.host, answer, len(events), budget_s=budget_s, spooled=spooled, stopping=stopping), "gave_up"
+        )
 
-    def _error(self, exc: BaseException) -> None:
+    def _error(self, exc: BaseException, kind: str = "error") -> None:
         with self.stats_lock:
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
-        self.logs.say("error", "footfall: %s", exc)
+        self.logs.say(kind, "footfall: %s", exc)
         if self.callbacks.on_error is not None:
             try:
                 self.callbacks.on_error(exc)
@@ -386,6 +397,11 @@ class Pipeline:
         stats.queued_bytes = int(stats.queued * self.avg_event_bytes)
         stats.in_flight = self.in_flight_events
         return stats
+
+
+def _add(counts: dict[str, int], more: dict[str, int]) -> None:
+    for key, n in more.items():
+        counts[key] = counts.get(key, 0) + n
 
 
 def _chunks(events: list[bytes], max_bytes: int) -> list[list[bytes]]:

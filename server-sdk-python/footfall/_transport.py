@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    pass
+    from typing import Any
 
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -30,13 +30,29 @@ class Answer:
     def retryable(self) -> bool:
         return self.status == 0 or self.status in RETRYABLE or self.status >= 500
 
-    def rejected_indexes(self) -> list[int]:
-        """Indexes of events the collector refused (a 202 or a 400 naming them)."""
+    def _json(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.body)
-            return [int(r["index"]) for r in data.get("rejected", ())]
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return []
+            data = json.loads(self.body) if self.body else {}
+        except ValueError:  # a proxy's HTML page, say
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def refusals(self) -> dict[str, int]:
+        """Events the collector refused, by reason (a 202, or a 400 naming them: docs/protocol.md)."""
+        counts: dict[str, int] = {}
+        rejected = self._json().get("rejected")
+        for item in rejected if isinstance(rejected, list) else ():
+            reason = item.get("reason") if isinstance(item, dict) else None
+            key = reason if isinstance(reason, str) and reason else "rejected"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def code_and_detail(self) -> tuple[str, str]:
+        """The collector's error code and detail for a refused batch ("" when it sent none)."""
+        data = self._json()
+        code, detail = data.get("error"), data.get("detail")
+        text = self.error or (self.body[:200].decode("utf-8", "replace") if self.body else f"HTTP {self.status}")
+        return (code if isinstance(code, str) else "", detail if isinstance(detail, str) else text)
 
 
 class Transport:

@@ -25,9 +25,10 @@ def always_ok(number: int) -> tuple[str, int, dict[str, str]]:
 class Sink(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, plan: Plan, upstream: str | None = None) -> None:
+    def __init__(self, plan: Plan, upstream: str | None = None, bodies: dict[int, bytes] | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.plan = plan
+        self.answers = bodies or {}  # status -> what to answer with it (instead of {})
         self.upstream = upstream  # a real collector: 202s are its answers; "lose_answer" forwards, then cuts
         self.lock = threading.Lock()
         self.requests = 0
@@ -69,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "hang":
             self.server.release.wait(30)
             return
-        out = b"{}"
+        out = self.server.answers.get(status, b"{}")
         if status == 202:
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
@@ -97,8 +98,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def sink(plan: Plan = always_ok, upstream: str | None = None) -> Iterator[Sink]:
-    server = Sink(plan, upstream)
+def sink(plan: Plan = always_ok, upstream: str | None = None, bodies: dict[int, bytes] | None = None) -> Iterator[Sink]:
+    server = Sink(plan, upstream, bodies)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

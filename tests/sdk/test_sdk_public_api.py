@@ -22,6 +22,11 @@ EXPECTED = {
     "Client.flush": "(self, timeout: 'float' = 10.0) -> 'FlushResult'",
     "Client.shutdown": "(self, timeout: 'float' = 10.0) -> 'FlushResult'",
     "Client.stats": "(self) -> 'Stats'",
+    # 0.1.0 + `rejected`, by the collector's reason (added with a default: old callers unchanged)
+    "FlushResult.__init__": "(self, sent: 'int', pending: 'int', dropped: 'int', rejected: "
+    "'Mapping[str, int] | None' = None) -> 'None'",
+    "DeliveryError.__init__": "(self, message: 'str', *, status: 'int', code: 'str', detail: 'str', events: 'int', "
+    "outcome: 'str') -> 'None'",
 }
 
 
@@ -31,6 +36,7 @@ def test_exported_names() -> None:
         "Callbacks",
         "Client",
         "Consent",
+        "DeliveryError",
         "FlushResult",
         "FootfallError",
         "Masking",
@@ -47,6 +53,23 @@ def test_signatures() -> None:
     for name, signature in EXPECTED.items():
         cls, method = name.split(".")
         assert str(inspect.signature(getattr(getattr(footfall, cls), method))) == signature, name
+
+
+def test_stats_fields() -> None:
+    assert sorted(footfall.Stats().__slots__) == [
+        "dropped",
+        "in_flight",
+        "last_error",
+        "last_success_at",
+        "mode",
+        "queued",
+        "queued_bytes",
+        "rejected",  # added after 0.1.0
+        "retries",
+        "sent",
+        "spooled",
+    ]
+    assert issubclass(footfall.DeliveryError, footfall.FootfallError)
 
 
 def test_verbs() -> None:
