@@ -280,7 +280,15 @@ BAD_INPUTS: list[Case] = [
     ("gzip bomb", _gzip_bomb(), {"Content-Encoding": "gzip"}, 413, "decompressed_too_large", "8,388,608"),
     ("not gzip", b"plain text", {"Content-Encoding": "gzip"}, 400, "invalid_gzip", "not valid gzip"),
     ("truncated gzip", gzip.compress(b'{"events": []}')[:-12], {}, 400, "invalid_gzip", "truncated"),
-    ("invalid utf-8", b'{"events": [], "key": "\xff\xfe"}', {}, 400, "invalid_utf8", "UTF-8"),
+    ("invalid utf-8", b'{"events": [], "key": "\xff\xfe"}', {}, 400, "invalid_utf8", "not valid UTF-8 at byte 23"),
+    (
+        "invalid utf-8, gzip",
+        gzip.compress(b'{"events": [], "key": "\xff\xfe"}'),
+        {},
+        400,
+        "invalid_utf8",
+        "not valid UTF-8 at byte 23",
+    ),
     ("10,000 events", {"events": [{}] * 10_000}, {}, 413, "too_many_events", "10,000 events; the limit is 1,000"),
     ("nesting bomb", b'{"events": [' + b"[" * 50_000 + b"]" * 50_000 + b"]}", {}, 400, "invalid_json", "too deeply"),
     (
