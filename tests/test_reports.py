@@ -359,7 +359,7 @@ def test_migration_0009_fills_its_rollups_from_the_events_already_stored(tmp_pat
                 found.append(fast)
             return found
 
-        assert [m.name for m in migrate(store)] == ["keyed_rollups"]
+        assert [m.name for m in migrate(store, migrations=[m for m in shipped if m.version <= 9])] == ["keyed_rollups"]
         first = answers()
         assert first[0]["coverage"] == {"hits": 1}
         assert first[1]["coverage"] == {"hits": 3}
