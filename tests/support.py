@@ -24,6 +24,7 @@ from collector.store_chdb import ChdbStore
 # A fixed "now" for tests that pin the clock: 2026-11-22T10:00:00Z.
 NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
+DAY_MS = 86_400_000
 
 
 CHROME = (
@@ -125,7 +126,8 @@ def read_events(base_url: str, read_key: str, *, expect: int = 0, limit: int = 1
 
 
 class Switchable:
-    """The real store behind a switch that makes it unreachable, as a dead ClickHouse would be."""
+    """The real store behind a switch that makes it unreachable, as a dead ClickHouse would be: while
+    `down`, every call raises StoreUnavailable."""
 
     def __init__(self, store: ChdbStore) -> None:
         self.store = store
@@ -133,7 +135,12 @@ class Switchable:
         self.url = store.url
         self.down = False
 
+    def _check(self) -> None:
+        if self.down:
+            raise StoreUnavailable("connection refused")
+
     def execute(self, sql: str, params: Params | None = None) -> None:
+        self._check()
         self.store.execute(sql, params)
 
     def insert(
@@ -144,14 +151,15 @@ class Switchable:
         columns: Sequence[str] | None = None,
         settings: Mapping[str, str | int] | None = None,
     ) -> None:
-        if self.down:
-            raise StoreUnavailable("connection refused")
+        self._check()
         self.store.insert(table, data, columns=columns, settings=settings)
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._check()
         return self.store.query(sql, params)
 
     def ping(self) -> None:
+        self._check()
         self.store.ping()
 
     def close(self) -> None:

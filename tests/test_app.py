@@ -1,5 +1,6 @@
 """The collector over real HTTP (uvicorn on loopback) with the embedded ClickHouse behind it."""
 
+import asyncio
 import gzip
 import json
 import logging
@@ -11,12 +12,27 @@ from typing import Any
 import httpx
 import pytest
 from clickhouse_http import clickhouse_http
-from support import CHROME, NOW, NOW_MS, Collector, Switchable, event, iso, read_events, serve, wait_until
+from support import (
+    CHROME,
+    DAY_MS,
+    NOW,
+    NOW_MS,
+    Collector,
+    Site,
+    Switchable,
+    event,
+    iso,
+    read_events,
+    serve,
+    wait_until,
+)
 
 from collector import wire
 from collector.app import create_app
 from collector.migrate import migrate
+from collector.privacy import visitor_key
 from collector.rows import EventRow, encode
+from collector.salts import Salts
 from collector.settings import Settings
 from collector.sites import Sites
 from collector.spool import Record, write_segment
@@ -483,9 +499,12 @@ def test_clickhouse_down_acks_until_the_spool_is_full_then_503_and_all_stored_af
         assert refused.status_code == 503
         assert refused.headers["retry-after"] == "7"
         assert refused.json()["error"] == "overloaded"
-        # The writer notices on its next attempt; readiness follows.
-        wait_until(lambda: http.get(f"{url}/readyz").status_code == 503, what="/readyz to say not ready")
-        assert "cannot write to ClickHouse" in http.get(f"{url}/readyz").json()["reason"]
+        # Readiness fails at once (the ping), and names the writer's failure once it has noticed.
+        assert http.get(f"{url}/readyz").status_code == 503
+        wait_until(
+            lambda: "cannot write to ClickHouse" in http.get(f"{url}/readyz").json()["reason"],
+            what="/readyz to name the writer's failure",
+        )
         switch.down = False
         wanted = {e["id"] for batch in acked for e in batch}
         wait_until(
@@ -493,6 +512,32 @@ def test_clickhouse_down_acks_until_the_spool_is_full_then_503_and_all_stored_af
             what="every acknowledged event after recovery",
         )
         wait_until(lambda: http.get(f"{url}/readyz").status_code == 200, what="ready again")
+
+
+def test_clickhouse_away_over_midnight_costs_nothing_and_the_keys_agree_with_another_collector(
+    store: ChdbStore, settings: Settings
+) -> None:
+    """Tomorrow's salt is made while ClickHouse answers, so at midnight ingest needs nothing from it."""
+    switch = Switchable(store)
+    keys = Sites(store).add("shop", ["https://shop.example"])
+    clock = [NOW_MS]
+    midnight = (NOW_MS // DAY_MS + 1) * DAY_MS
+    browser = {"Origin": "https://shop.example", "User-Agent": CHROME}
+    with serve(create_app(settings, store=switch, now_ms=lambda: clock[0])) as url, httpx.Client(timeout=30) as http:
+        first = http.post(
+            f"{url}/v1/batch", json={"key": keys.write_key, "events": [event("pageview")]}, headers=browser
+        )
+        assert first.status_code == 202, first.text
+        switch.down = True
+        clock[0] = midnight + 1000
+        late = event("pageview", ts=iso(NOW + timedelta(hours=14, seconds=1)))
+        response = http.post(f"{url}/v1/batch", json={"key": keys.write_key, "events": [late]}, headers=browser)
+        assert response.status_code == 202, response.text
+        switch.down = False
+        (row,) = Collector(url, store, Site("shop", keys.write_key, "")).stored(f"event_id = '{late['id']}'", count=1)
+    salt = asyncio.run(Salts(store=store, snapshot=None).today(midnight + 1000))  # another collector's salt
+    assert salt is not None
+    assert row["visitor_key"] == visitor_key(site_id=row["site_id"], salt=salt, ip="127.0.0.1", user_agent=CHROME)
 
 
 def test_client_addresses_are_used_for_place_and_never_stored_or_logged(
