@@ -1,4 +1,4 @@
-"""Helpers the tests share: a real uvicorn on loopback, a fixed clock, event builders."""
+"""Helpers the tests share: a real uvicorn on loopback, a pinned clock, event builders."""
 
 import os
 import socket
@@ -21,8 +21,21 @@ from collector.spool import Spool
 from collector.store import Params, Row, Store
 from collector.store_chdb import ChdbStore
 
-# A fixed "now" for tests that pin the clock: 2026-11-22T10:00:00Z.
-NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
+
+def _pinned_now() -> datetime:
+    """The "now" tests pin the app's clock to: 10:00 UTC on the day before the real one, fixed for the run.
+
+    Near the real date because ClickHouse applies TTLs by its own clock (events keep a site's retention,
+    salts two days), so rows dated by a clock far in the past vanish; never ahead of ClickHouse's clock
+    (the writer's recent-ids window reads back from the engine's now()); mid-day, so a test's hour
+    offsets stay within one UTC day. FOOTFALL_TEST_CLOCK_SHIFT_DAYS moves it by whole days, to show the
+    collector does not need its clock to agree with ClickHouse's (tests/test_clocks.py)."""
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    shift = int(os.environ.get("FOOTFALL_TEST_CLOCK_SHIFT_DAYS", "0"))
+    return today - timedelta(days=1 - shift)
+
+
+NOW = _pinned_now()
 NOW_MS = int(NOW.timestamp() * 1000)
 DAY_MS = 86_400_000
 
