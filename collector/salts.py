@@ -17,6 +17,7 @@ from pathlib import Path
 
 import msgspec
 
+from collector.errors import StoreError
 from collector.privacy import DailySalts, new_salt
 from collector.query import run, sql
 from collector.store import Store
@@ -55,10 +56,17 @@ class Salts:
 
     async def refresh(self, now_ms: int) -> None:
         """Read the salts again, making today's and tomorrow's if missing: after a race to make a day's
-        salt every collector settles on the oldest row. Raises StoreError while the store is away
-        (what is held stays in use)."""
+        salt every collector settles on the oldest row. Raises StoreError while the store is away; what
+        is held stays in use, less (in memory and in the snapshot) a day that has become too old."""
+        day = utc_day(now_ms)
         async with self._lock:
-            self._salts = await asyncio.to_thread(self._load, utc_day(now_ms))
+            try:
+                self._salts = await asyncio.to_thread(self._load, day)
+            except StoreError:
+                if self._salts is not None:
+                    self._salts = self._salts.as_of(day)
+                    await asyncio.to_thread(self._publish, self._salts)
+                raise
 
     def _load(self, day: date) -> DailySalts:
         if self._store is None:

@@ -40,6 +40,14 @@ def test_the_day_turns_with_clickhouse_away_and_every_process_agrees(store: Chdb
     switch = Switchable(store)
     main = Salts(store=switch, snapshot=tmp_path / "salts.json")
     edge = Salts(store=None, snapshot=tmp_path / "salts.json")  # a worker process: the snapshot only
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    store.execute(
+        "INSERT INTO footfall.salts (day, salt, created_at) VALUES ({day:Date}, {salt:String}, now64(3))",
+        {"day": yesterday, "salt": "cd" * 16},
+    )
+
+    def snapshot_days() -> set[str]:
+        return set(json.loads((tmp_path / "salts.json").read_text()))
 
     async def scenario() -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
         before = await main.today(NOW_MS)
@@ -47,9 +55,11 @@ def test_the_day_turns_with_clickhouse_away_and_every_process_agrees(store: Chdb
         switch.down = True
         turned = await main.today(AFTER_MIDNIGHT_MS)
         on_edge = await edge.today(AFTER_MIDNIGHT_MS)
+        assert snapshot_days() == {yesterday, TODAY.isoformat(), TOMORROW.isoformat()}
         with pytest.raises(StoreUnavailable):
             await main.refresh(AFTER_MIDNIGHT_MS)
-        assert await main.today(AFTER_MIDNIGHT_MS) == turned  # a failed refresh keeps what is held
+        assert await main.today(AFTER_MIDNIGHT_MS) == turned  # a failed refresh keeps what is held...
+        assert snapshot_days() == {TODAY.isoformat(), TOMORROW.isoformat()}  # ...but not a day now too old
         # Away through a second midnight: no salt was made for that day, and none can be agreed on.
         with pytest.raises(StoreUnavailable):
             await main.today(AFTER_MIDNIGHT_MS + DAY_MS)
