@@ -222,7 +222,12 @@ def test_schema_health_and_metrics(collector: Collector) -> None:
     collector.post(collector.batch(event("track", name="m"), event("track")))
     collector.post(b"nope", headers={"Content-Type": "application/json"})
     collector.stored(count=1)
-    wait_until(lambda: "footfall_insert_duration_seconds_count 1\n" in collector.http.get("/metrics").text)
+
+    def segment_stored_and_deleted() -> bool:  # the writer times the insert, then deletes the segment
+        text = collector.http.get("/metrics").text
+        return "footfall_insert_duration_seconds_count 1\n" in text and "footfall_spool_segments 0\n" in text
+
+    wait_until(segment_stored_and_deleted, what="the segment stored and deleted")
     text = collector.http.get("/metrics").text
     assert "footfall_events_accepted_total 1\n" in text
     assert 'footfall_events_rejected_total{reason="invalid_event"} 1\n' in text
