@@ -4,10 +4,10 @@ file for HTTP worker processes that have no store of their own.
 A process holds yesterday's, today's and tomorrow's salt. Tomorrow's is made a day ahead, whenever the
 store answers, so when the UTC day turns a process moves on without asking anyone: ClickHouse being away
 at midnight costs nothing. Collectors agree on a day's salt because each takes the oldest row for the
-day (argMin) and reads the salts again every minute (`refresh`). The table drops a day's salt two days
-after the day (TTL, migrations 0006 and 0010) and nothing here holds more than those three days, so once
-a day is two days old its visitor keys cannot be linked to anyone any more. docs/reliability.md has the
-story, including the seconds in which two collectors can disagree.
+day (argMin) and reads the salts again every minute (`refresh`). The table drops a day's salt when the
+day after it ends (TTL, migrations 0006 and 0010) and nothing here holds more than those three days, so
+once a day is two days old its visitor keys cannot be linked to anyone any more. docs/reliability.md has
+the story, including the minute in which two collectors can disagree.
 """
 
 import asyncio
