@@ -444,25 +444,27 @@ async def enriching(
     metrics: Metrics = state.metrics
     metrics.gauge("footfall_user_agent_cache_hits", "User agents answered from the cache.", lambda: agents.hits)
     metrics.gauge("footfall_user_agent_cache_misses", "User agents parsed.", lambda: agents.misses)
-    roll = asyncio.create_task(_roll_salts(salts, state.now_ms)) if store is not None else None
+    refresher = asyncio.create_task(_refresh_salts(salts, state.now_ms))
     try:
         yield
     finally:
-        if roll is not None:
-            roll.cancel()
+        refresher.cancel()
         geoip.close()
 
 
-async def _roll_salts(salts: Salts, now_ms: Callable[[], int]) -> None:
-    """Make (and publish) each new day's salt soon after midnight UTC, before workers ask for it.
-    By the app's clock, as requests are: otherwise the two disagree about the day around midnight
-    (and always, under a test's fixed clock) and requests reload the salts the roller just replaced."""
+SALT_REFRESH_S: Final = 60
+
+
+async def _refresh_salts(salts: Salts, now_ms: Callable[[], int]) -> None:
+    """Read the salts again every minute (a worker: its snapshot): tomorrow's is made while ClickHouse
+    answers, so midnight needs nothing from it, and collectors that raced to make a day's salt settle on
+    one within a minute. By the app's clock, as requests are, so both agree on which day it is."""
     while True:
         try:
-            await salts.today(now_ms())
-        except StoreError as exc:
-            log.warning("could not load today's salt: %s", exc)
-        await asyncio.sleep(60)
+            await salts.refresh(now_ms())
+        except (StoreError, OSError) as exc:
+            log.warning("could not refresh the visitor-key salts (the ones held stay in use): %s", exc)
+        await asyncio.sleep(SALT_REFRESH_S)
 
 
 @contextlib.asynccontextmanager

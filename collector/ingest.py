@@ -5,6 +5,7 @@ with some bad events keeps the good ones and reports the bad ones by index.
 """
 
 import asyncio
+import codecs
 import ipaddress
 import re
 import zlib
@@ -117,12 +118,9 @@ def decode_batch(body: bytes, limits: Limits) -> wire.Batch:
         batch = wire.batch_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ApiError(400, "invalid_batch", _with_path(str(exc), "")) from exc
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, "invalid_utf8", f"the body is not valid UTF-8 (byte {exc.start} of a string)") from exc
-    except RecursionError as exc:
-        raise ApiError(400, "invalid_json", "the body nests arrays or objects too deeply") from exc
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        code, problem = undecodable(exc, body)
+        raise ApiError(400, code, f"the body {problem}") from exc
     if not batch.events:
         raise ApiError(400, "empty_batch", "`events` is empty - at `$.events`")
     if len(batch.events) > limits.max_events_per_batch:
@@ -133,6 +131,37 @@ def decode_batch(body: bytes, limits: Limits) -> wire.Batch:
             "per batch - at `$.events`",
         )
     return batch
+
+
+_UTF8_SLICE: Final = 1 << 16
+
+
+def undecodable(exc: Exception, data: bytes | msgspec.Raw) -> tuple[str, str]:
+    """("invalid_utf8" or "invalid_json", what is wrong) for bytes msgspec refused to decode.
+
+    The one place decode errors are translated. msgspec 0.22 raises UnicodeDecodeError for a string that
+    is not UTF-8, 0.23 a DecodeError ("Invalid UTF-8 encoded string") with no position; so the bytes are
+    checked here whatever was raised. JSON text must be UTF-8 (RFC 8259), so a bad byte anywhere is the
+    answer, and only a refused body pays for the check."""
+    if isinstance(exc, RecursionError):
+        return "invalid_json", "nests arrays or objects too deeply"
+    at = _first_bad_utf8(data)
+    if at is not None:
+        return "invalid_utf8", f"is not valid UTF-8 at byte {at:,}"
+    return "invalid_json", f"is not valid JSON: {exc}"
+
+
+def _first_bad_utf8(data: bytes | msgspec.Raw) -> int | None:
+    """Offset of the first byte that is not UTF-8, else None; in slices, so a big body is not copied whole."""
+    view = memoryview(data)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(view), _UTF8_SLICE):
+        held = len(decoder.getstate()[0])  # the start of a character cut by the previous slice
+        try:
+            decoder.decode(view[start : start + _UTF8_SLICE], final=start + _UTF8_SLICE >= len(view))
+        except UnicodeDecodeError as exc:
+            return start - held + exc.start
+    return None
 
 
 def _with_path(message: str, prefix: str) -> str:
@@ -232,7 +261,7 @@ def check_events(batch: wire.Batch, arrival: Arrival, *, limits: Limits) -> Chec
             out.reject(index, "invalid_event", _with_path(str(exc), here))
             continue
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-            out.reject(index, "invalid_event", f"not a valid JSON event ({exc}) - at `${here}`")
+            out.reject(index, "invalid_event", f"the event {undecodable(exc, raw)[1]} - at `${here}`")
             continue
         problem = _check_nesting(event, raw, limits)
         if problem:

@@ -69,18 +69,19 @@ def new_salt() -> bytes:
 
 
 class DailySalts:
-    """The salts of one UTC day and the day before, and no others.
+    """The salts of one UTC day, the day before and the day after, and no others.
 
     Built from what the caller loaded (the caller stores salts so several collectors share them, and
-    creates today's with `new_salt` when it is missing). Yesterday's is kept for events that arrive
-    just after midnight; anything older is dropped here so old days stay unlinkable. Rebuild it when
-    the day turns: `salt_for(today)` raising KeyError is the cue.
+    creates today's and tomorrow's with `new_salt` when they are missing). Tomorrow's is held so the day
+    can turn without the store (`as_of`); yesterday's serves a request stamped just before midnight and
+    handled after; anything older is dropped here so old days stay unlinkable. `salt_for(day)` raising
+    KeyError is the cue to load again.
     """
 
     __slots__ = ("_salts", "_today")
 
     def __init__(self, salts: Mapping[date, bytes], *, today: date) -> None:
-        window = (today - timedelta(days=1), today)
+        window = (today - timedelta(days=1), today, today + timedelta(days=1))
         kept: dict[date, bytes] = {}
         for day in window:
             salt = salts.get(day)
@@ -109,6 +110,13 @@ class DailySalts:
         if salt is None:
             raise KeyError(f"no salt for {day}: holding {', '.join(map(str, self.days)) or 'none'}")
         return salt
+
+    def as_of(self, today: date) -> "DailySalts":
+        """The salts held, with `today` as the day: what turning the day keeps of them."""
+        return DailySalts(self._salts, today=today)
+
+    def by_day(self) -> dict[date, bytes]:
+        return dict(self._salts)
 
 
 # -- scrubbing -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Helpers the tests share: a real uvicorn on loopback, a fixed clock, event builders."""
+"""Helpers the tests share: a real uvicorn on loopback, a pinned clock, event builders."""
 
 import os
 import socket
@@ -22,9 +22,23 @@ from collector.spool import Spool
 from collector.store import Params, Row, Store
 from collector.store_chdb import ChdbStore
 
-# A fixed "now" for tests that pin the clock: 2026-11-22T10:00:00Z.
-NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
+
+def _pinned_now() -> datetime:
+    """The "now" tests pin the app's clock to: 10:00 UTC on the day before the real one, fixed for the run.
+
+    Near the real date because ClickHouse applies TTLs by its own clock (events keep a site's retention,
+    salts two days), so rows dated by a clock far in the past vanish; never ahead of ClickHouse's clock
+    (the writer's recent-ids window reads back from the engine's now()); mid-day, so a test's hour
+    offsets stay within one UTC day. FOOTFALL_TEST_CLOCK_SHIFT_DAYS moves it by whole days, to show the
+    collector does not need its clock to agree with ClickHouse's (tests/test_clocks.py)."""
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    shift = int(os.environ.get("FOOTFALL_TEST_CLOCK_SHIFT_DAYS", "0"))
+    return today - timedelta(days=1 - shift)
+
+
+NOW = _pinned_now()
 NOW_MS = int(NOW.timestamp() * 1000)
+DAY_MS = 86_400_000
 
 
 CHROME = (
@@ -126,7 +140,8 @@ def read_events(base_url: str, read_key: str, *, expect: int = 0, limit: int = 1
 
 
 class Switchable:
-    """The real store behind a switch that makes it unreachable, as a dead ClickHouse would be."""
+    """The real store behind a switch that makes it unreachable, as a dead ClickHouse would be: while
+    `down`, every call raises StoreUnavailable."""
 
     def __init__(self, store: ChdbStore) -> None:
         self.store = store
@@ -134,7 +149,12 @@ class Switchable:
         self.url = store.url
         self.down = False
 
+    def _check(self) -> None:
+        if self.down:
+            raise StoreUnavailable("connection refused")
+
     def execute(self, sql: str, params: Params | None = None) -> None:
+        self._check()
         self.store.execute(sql, params)
 
     def insert(
@@ -145,14 +165,15 @@ class Switchable:
         columns: Sequence[str] | None = None,
         settings: Mapping[str, str | int] | None = None,
     ) -> None:
-        if self.down:
-            raise StoreUnavailable("connection refused")
+        self._check()
         self.store.insert(table, data, columns=columns, settings=settings)
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._check()
         return self.store.query(sql, params)
 
     def ping(self) -> None:
+        self._check()
         self.store.ping()
 
     def close(self) -> None:

@@ -86,7 +86,7 @@ def test_salts_are_shared_through_the_store(store: ChdbStore, enricher: Enricher
     )
     assert arrive(other, b).visitor.key == key
     assert arrive(edge, b).visitor.key == key
-    assert len(store.query("SELECT * FROM footfall.salts")) == 1
+    assert len(store.query("SELECT * FROM footfall.salts")) == 2  # today's, and tomorrow's made ahead
 
 
 def test_a_server_call_uses_only_what_it_forwards(enricher: Enricher) -> None:

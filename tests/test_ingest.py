@@ -5,8 +5,10 @@ import gzip
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,7 @@ from support import NOW, NOW_MS, iso
 from collector import ingest, wire
 from collector.enrich import Arrival
 from collector.errors import ApiError
-from collector.rows import epoch_ms
+from collector.rows import epoch_ms, epoch_text
 from collector.settings import Limits
 from collector.sites import Site, SiteSettings
 
@@ -142,16 +144,17 @@ def test_duplicate_ids_within_a_batch_are_stored_once() -> None:
 
 
 def test_time_window_follows_sent_at_and_the_sites_retention() -> None:
-    ok_future = event(ts="2026-11-22T12:00:00Z")  # ahead of sent_at, within 24 h: clamped to arrival
+    ok_future = event(ts=iso(NOW + timedelta(hours=2)))  # ahead of sent_at, within 24 h: clamped to arrival
     checked = check(ok_future)
-    assert checked.rows[0].timestamp == "1795341600.000"
-    assert check(event(ts="2026-11-24T10:00:00Z")).rejected[0].reason == "timestamp_out_of_range"
+    assert checked.rows[0].timestamp == epoch_text(NOW_MS)
+    assert check(event(ts=iso(NOW + timedelta(days=2)))).rejected[0].reason == "timestamp_out_of_range"
     # A client whose clock is a year behind: its events are a year "old" but it says so in sent_at.
-    checked = check(event(ts="2025-11-22T09:59:00Z"), sent_at="2025-11-22T10:00:00Z")
-    assert checked.rows[0].timestamp == "1795341540.000"
+    year_ago = NOW - timedelta(days=365)
+    checked = check(event(ts=iso(year_ago - timedelta(minutes=1))), sent_at=iso(year_ago))
+    assert checked.rows[0].timestamp == epoch_text(NOW_MS - 60_000)
     # Without sent_at the same event is older than the site keeps (30 days).
     assert (
-        check(event(ts="2025-11-22T09:59:00Z"), sent_at=None)
+        check(event(ts=iso(year_ago - timedelta(minutes=1))), sent_at=None)
         .rejected[0]
         .error.startswith("ts is older than site 'shop' keeps events (30 days)")
     )
@@ -179,6 +182,43 @@ def test_origin_is_checked_only_when_a_browser_sends_one() -> None:
 def test_a_utf8_bom_is_tolerated() -> None:
     batch = ingest.decode_batch(b"\xef\xbb\xbf" + json.dumps({"events": [event()]}).encode(), LIMITS)
     assert len(batch.events) == 1
+
+
+def test_bytes_that_are_not_utf8_are_invalid_utf8_at_their_offset_in_the_body_or_the_event() -> None:
+    error = refused(ingest.decode_batch, b'{"events": [], "key": "ab\xff"}', LIMITS)
+    assert (error.status, error.code) == (400, "invalid_utf8")
+    assert error.detail == "the body is not valid UTF-8 at byte 25"
+    # msgspec leaves an event's bytes alone until the event is decoded: rejected by index, the rest kept.
+    body = json.dumps({"events": [event(), event(name="bad")]}).encode().replace(b'"bad"', b'"\xc3"')
+    batch = ingest.decode_batch(body, LIMITS)
+    checked = ingest.check_events(batch, arrive(batch), limits=LIMITS)
+    assert len(checked.rows) == 1
+    (rejected,) = checked.rejected
+    assert (rejected.index, rejected.reason) == (1, "invalid_event")
+    assert rejected.error.startswith("the event is not valid UTF-8 at byte ")
+    assert rejected.error.endswith(" - at `$.events[1]`")
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),  # msgspec 0.22
+        msgspec.DecodeError("Invalid UTF-8 encoded string"),  # msgspec 0.23
+    ],
+    ids=["msgspec-0.22", "msgspec-0.23"],
+)
+def test_either_msgspecs_utf8_error_is_invalid_utf8(raised: Exception) -> None:
+    assert ingest.undecodable(raised, b'{"key": "\xff"}') == ("invalid_utf8", "is not valid UTF-8 at byte 9")
+    code, problem = ingest.undecodable(msgspec.DecodeError("JSON is malformed"), b'{"key": "\xc3\xbc"')
+    assert (code, problem) == ("invalid_json", "is not valid JSON: JSON is malformed")
+
+
+def test_the_utf8_check_finds_a_character_cut_between_its_slices() -> None:
+    for before in range(65_530, 65_540):  # a three-byte character across the 64 KiB slice boundary
+        assert ingest.undecodable(ValueError(), b"a" * before + "\u20ac".encode() + b"\xff")[1].endswith(
+            f"at byte {before + 3:,}"
+        )
+        assert ingest.undecodable(ValueError(), b"a" * before + b"\xe2\x82")[1].endswith(f"at byte {before:,}")
 
 
 def test_too_many_events_counts_them() -> None:

@@ -311,17 +311,27 @@ def test_visitor_key_takes_any_user_agent_text() -> None:
     assert visitor_key(site_id=1, salt=bytes(16), ip="::1", user_agent="\ud800 lone surrogate")
 
 
-def test_daily_salts_keep_today_and_yesterday_only() -> None:
+def test_daily_salts_keep_yesterday_today_and_tomorrow_only() -> None:
     today = date(2026, 11, 22)
-    stored = {today - timedelta(days=n): new_salt() for n in range(5)}
+    stored = {today + timedelta(days=n): new_salt() for n in range(-4, 4)}
     salts = DailySalts(stored, today=today)
     assert salts.today == today
-    assert salts.days == (today - timedelta(days=1), today)
+    assert salts.days == (today - timedelta(days=1), today, today + timedelta(days=1))
     assert salts.salt_for(today) == stored[today]
     assert salts.salt_for(today - timedelta(days=1)) == stored[today - timedelta(days=1)]
+    assert salts.salt_for(today + timedelta(days=1)) == stored[today + timedelta(days=1)]
     assert today - timedelta(days=2) not in salts
+    assert today + timedelta(days=2) not in salts
     with pytest.raises(KeyError, match="no salt for 2026-11-20"):
         salts.salt_for(today - timedelta(days=2))
+
+
+def test_daily_salts_turn_the_day_with_what_they_hold() -> None:
+    today = date(2026, 11, 22)
+    stored = {today + timedelta(days=n): new_salt() for n in (-1, 0, 1)}
+    turned = DailySalts(stored, today=today).as_of(today + timedelta(days=1))
+    assert turned.today == today + timedelta(days=1)
+    assert turned.by_day() == {d: stored[d] for d in (today, today + timedelta(days=1))}
 
 
 def test_daily_salts_without_todays_salt_say_so() -> None:

@@ -7,17 +7,17 @@ import time
 import uuid
 from pathlib import Path
 
-from support import Switchable, spool_folder, wait_until
+from support import NOW_MS, Switchable, spool_folder, wait_until
 
 from collector.metrics import Metrics
-from collector.rows import EVENT_COLUMNS, EventRow, encode
+from collector.rows import EVENT_COLUMNS, EventRow, encode, epoch_text
 from collector.segments import Record, sealed_segments, write_segment
 from collector.settings import Batching
 from collector.sink import RecentIds, Writer, warm_recent_ids
 from collector.spool import Spool
 from collector.store_chdb import ChdbStore
 
-HOUR = 1_795_341_600
+HOUR = NOW_MS // 3_600_000 * 3600
 
 
 def record(n: int = 1, *, ids: list[str] | None = None, site_id: int = 1) -> Record:
@@ -28,9 +28,9 @@ def record(n: int = 1, *, ids: list[str] | None = None, site_id: int = 1) -> Rec
             event_id=i,
             type="track",
             name="t",
-            timestamp="1795341599.000",
-            client_ts="1795341599.000",
-            received_at="1795341600.000",
+            timestamp=epoch_text(NOW_MS - 1000),
+            client_ts=epoch_text(NOW_MS - 1000),
+            received_at=epoch_text(NOW_MS),
         )
         for i in ids
     ]
@@ -154,7 +154,7 @@ def test_the_window_is_warmed_from_the_store(store: ChdbStore, tmp_path: Path) -
     segment_file(folder, 1, [first])
     write, _ = writer(store, folder)
     write.store_segment(sealed_segments(folder)[0])
-    # received_at of those rows is 2026-11-22 10:00; the window reaches back from the engine's now().
+    # received_at of those rows is the tests' pinned NOW, a day back; the window reaches back from the engine's now().
     store.execute("ALTER TABLE footfall.events UPDATE received_at = now64(3) WHERE 1 SETTINGS mutations_sync = 1")
     recent = RecentIds(max_ids=10, max_age_s=600)
     warm_recent_ids(store, recent, Batching(dedup_window_s=600, dedup_window_ids=10))
