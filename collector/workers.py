@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import app as collector_app
-from collector import http_protocol, wire
+from collector import http_protocol, pipeline, wire
 from collector.metrics import Metrics
 from collector.ratelimit import RateLimiter
 from collector.settings import Settings
@@ -136,11 +136,11 @@ def edge_app(settings: Settings, upstream: str, *, main_pid: int) -> Starlette:
         await asyncio.to_thread(state.sites.load)
         async with (
             httpx.AsyncClient(base_url=upstream, timeout=60) as client,
-            collector_app.enriching(state, settings, store=None, snapshots=snapshots),
-            collector_app.spooling(state, settings),
+            pipeline.enriching(state, settings, store=None, snapshots=snapshots),
+            pipeline.spooling(state, settings),
         ):
             state.upstream = client
-            refresher = asyncio.create_task(collector_app.refresh_sites(state.sites, settings.sites_refresh_s))
+            refresher = asyncio.create_task(pipeline.refresh_sites(state.sites, settings.sites_refresh_s))
             orphan_check = asyncio.create_task(_stop_with(main_pid))
             try:
                 yield
