@@ -13,6 +13,9 @@ from pathlib import Path
 
 FOOTFALL = [sys.executable, "-m", "collector"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}
+# How `serve` ends after each signal. After SIGINT, 130 as a shell reports Ctrl-C, or 0 where SIGINT came
+# in ignored (a background job of a non-interactive shell) and only uvicorn's own handler saw it.
+CLEAN_EXIT = {signal.SIGTERM: (0,), signal.SIGINT: (0, 130), signal.SIGKILL: (-signal.SIGKILL,)}
 
 
 def run(
