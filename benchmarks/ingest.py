@@ -63,12 +63,12 @@ import traffic
 from report import Table, num, ratio
 from runs import START_TIMEOUT_S, Measured, Plan, Run, run_plan
 
-from collector import migrate
 from collector.errors import ConfigError
-from collector.rows import EVENT_COLUMNS, encode
 from collector.settings import Settings, from_env
-from collector.sink import POLL_S as WRITER_POLL_S
-from collector.store import Store
+from collector.storage import migrate
+from collector.storage.rows import EVENT_COLUMNS, encode
+from collector.storage.sink import POLL_S as WRITER_POLL_S
+from collector.storage.store import Store
 
 ROW_ID_MARK: Final = b'"event_id":"00000000-'
 
@@ -196,7 +196,7 @@ class RawResult:
 
 
 def raw_insert(block_rows: int, data_dir: Path, opts: Options, database: str, geo: Path) -> RawResult:
-    from collector.store_chdb import ChdbStore
+    from collector.storage.store_chdb import ChdbStore
 
     enricher = steps.make_enricher(geo, traffic.write_salts(data_dir.parent / f"salts-{block_rows}.json"))
     block = encode(steps.realistic_rows(block_rows, enricher, seed=opts.seed, server_share=opts.server_share))

@@ -238,7 +238,7 @@ def tree_cpu_seconds(roots: Sequence[int]) -> float:
 
 def serve_null(port: int) -> None:
     """A one-route app under uvicorn, configured and bound as `footfall serve --workers N` does
-    (collector/cli.py, collector/workers.py): several of these may share the port."""
+    (collector/cli/commands.py, collector/server/workers.py): several of these may share the port."""
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request

@@ -28,10 +28,10 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from collector import reports
-from collector.migrate import migrate
+from collector.reports import answers as reports
 from collector.sites import Site
-from collector.store_chdb import ChdbStore
+from collector.storage.migrate import migrate
+from collector.storage.store_chdb import ChdbStore
 
 BLOCK = 500_000
 DAYS = 90

@@ -20,9 +20,9 @@ from typing import Final
 import httpx
 import loadgen
 
-from collector.segments import read_segment, sealed_segments
 from collector.settings import Settings
-from collector.spool import spool_folders
+from collector.storage.segments import read_segment, sealed_segments
+from collector.storage.spool import spool_folders
 
 WRITE_KEY: Final = re.compile(r"write key: (ffw_\S+)")
 START_TIMEOUT_S: Final = 90.0
@@ -210,7 +210,7 @@ class Check:
 
 
 def count_stored(data: Path, settings: Settings) -> dict[str, int]:
-    from collector.store_chdb import ChdbStore
+    from collector.storage.store_chdb import ChdbStore
 
     db = settings.database
     store = ChdbStore(data, database=db)

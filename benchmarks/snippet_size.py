@@ -26,8 +26,8 @@ from pathlib import Path
 
 import brotli
 
+from collector.server.snippet import render
 from collector.sites import SnippetSettings
-from collector.snippet import render
 
 # What a real site's script carries: a write key of the usual length, an endpoint on its own host.
 KEY = "ffw_NxpOfPEDvMYy142lTgAOOw"

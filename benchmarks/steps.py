@@ -30,22 +30,28 @@ from typing import Final, TypeVar
 import msgspec
 import traffic
 
-from collector import ingest, wire
-from collector.agent import AgentParser
-from collector.enrich import STEPS, Arrival, Enricher, enrich, to_row
-from collector.geo import GeoIP
-from collector.privacy import visitor_key
-from collector.rows import EventRow, encode
-from collector.salts import Salts
-from collector.segments import Record
+from collector import wire
+from collector.enrich.agent import AgentParser
+from collector.enrich.geo import GeoIP
+from collector.enrich.salts import Salts
+from collector.enrich.steps import STEPS, Arrival, Enriched, Enricher, enrich, enrich_all, to_row
+from collector.enrich.visitors import visitor_key
+from collector.ingest import batch as ingest
 from collector.settings import Limits
 from collector.sites import Site
+from collector.storage.rows import EventRow, encode
+from collector.storage.segments import Record
 
 SITE: Final = Site(
     site_id=1, name="bench", allowed_origins=("http://localhost:*",), write_key="ffw_" + "b" * 22, read_key_sha256=""
 )
 _msgpack: Final = msgspec.msgpack.Encoder()  # what the spool encodes a Record with
 T = TypeVar("T")
+
+
+def check_and_enrich(batch: wire.Batch, arrival: Arrival, limits: Limits) -> Enriched:
+    """What POST /v1/batch does to a decoded batch's events: check each, then enrich those that pass."""
+    return enrich_all(ingest.check_events(batch, arrival, limits=limits).events, arrival)
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,7 @@ def realistic_rows(rows: int, enricher: Enricher, *, seed: int, server_share: fl
         checked = ingest.check_events(batch, arrival, limits=Limits())
         if checked.rejected:
             raise RuntimeError(f"generated events were refused: {checked.rejected[:3]}")
-        out.extend(checked.rows)
+        out.extend(enrich_all(checked.events, arrival).rows)
     if len(out) < rows:
         raise RuntimeError(f"made {len(out):,} rows, wanted {rows:,}")
     return out[:rows]
@@ -162,7 +168,7 @@ class Bench:
         self.raws = [raw for batch in made.batches for raw in batch.events]
         self.pairs = list(zip(made.batches, made.arrivals, strict=True))
         self.decoded = [(wire.event_decoder.decode(raw), a) for b, a in self.pairs for raw in b.events]
-        self.checked = [ingest.check_events(b, a, limits=self.limits) for b, a in self.pairs]
+        self.checked = [check_and_enrich(b, a, self.limits) for b, a in self.pairs]
         self.encoded = [encode(c.rows) for c in self.checked]
         self.agents = sorted({v.user_agent for v in made.visitors})
         self.addresses = sorted({v.ip for v in made.visitors})
@@ -205,7 +211,7 @@ class Bench:
 
     def _check_all(self) -> int:
         for batch, arrival in self.pairs:
-            ingest.check_events(batch, arrival, limits=self.limits)
+            check_and_enrich(batch, arrival, self.limits)
         return len(self.raws)
 
     def _encode_rows(self) -> int:

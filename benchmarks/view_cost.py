@@ -18,9 +18,9 @@ import ingest
 import steps
 import traffic
 
-from collector.migrate import migrate
-from collector.rows import encode
-from collector.store_chdb import ChdbStore
+from collector.storage.migrate import migrate
+from collector.storage.rows import encode
+from collector.storage.store_chdb import ChdbStore
 
 
 def main(argv: list[str] | None = None) -> int:

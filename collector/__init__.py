@@ -2,7 +2,7 @@
 
 __version__ = "0.1.1"
 
-from collector.app import create_app
+from collector.server.app import create_app
 from collector.settings import Batching, Limits, Settings
 
 __all__ = ["Batching", "Limits", "Settings", "__version__", "create_app"]

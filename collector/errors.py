@@ -15,7 +15,7 @@
     └── ApiError           a request was refused: HTTP status, a short code and a detail
 
 Foreign exceptions (chdb, clickhouse-connect, zlib, msgspec) are mapped into this tree where they are
-first caught; HTTP responses are made from it in exactly one place (collector.app).
+first caught; HTTP responses are made from it in exactly one place (collector.server.responses).
 """
 
 

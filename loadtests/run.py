@@ -40,9 +40,9 @@ import steps  # noqa: E402
 import traffic  # noqa: E402
 from report import Table, num, ratio  # noqa: E402
 
-from collector.rows import encode  # noqa: E402
 from collector.settings import from_env  # noqa: E402
-from collector.store_chdb import ChdbStore  # noqa: E402
+from collector.storage.rows import encode  # noqa: E402
+from collector.storage.store_chdb import ChdbStore  # noqa: E402
 
 LOCUSTFILE: Final = ROOT / "loadtests" / "locustfile.py"
 RSS_POLL_S: Final = 0.25
@@ -255,7 +255,7 @@ def raw_insert_rows_per_s(workdir: Path, geo: Path, block_rows: int, seconds: fl
     """chdb's insert of realistic enriched rows, `block_rows` a block, as the writer inserts them."""
     enricher = steps.make_enricher(geo, traffic.write_salts(workdir / "salts.json"))
     block = encode(steps.realistic_rows(block_rows, enricher, seed=7, server_share=0.1))
-    from collector import migrate
+    from collector.storage import migrate
 
     store = ChdbStore(workdir / "raw-insert", database="footfall")
     try:

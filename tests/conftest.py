@@ -7,11 +7,11 @@ import pytest
 from geodb import write_city_db
 from support import NOW_MS, Collector, Site, serve, tried
 
-from collector.app import create_app
-from collector.migrate import migrate
+from collector.server.app import create_app
 from collector.settings import Settings
-from collector.sites import Sites
-from collector.store_chdb import ChdbStore
+from collector.storage.migrate import migrate
+from collector.storage.site_registry import Sites
+from collector.storage.store_chdb import ChdbStore
 
 
 @pytest.fixture

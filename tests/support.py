@@ -17,10 +17,10 @@ import uvicorn
 from starlette.applications import Starlette
 
 from collector.errors import StoreUnavailable
-from collector.http_protocol import SERVE_OPTIONS
-from collector.spool import Spool
-from collector.store import Params, Row, Store
-from collector.store_chdb import ChdbStore
+from collector.server.http_protocol import SERVE_OPTIONS
+from collector.storage.spool import Spool
+from collector.storage.store import Params, Row, Store
+from collector.storage.store_chdb import ChdbStore
 
 
 def _pinned_now() -> datetime:

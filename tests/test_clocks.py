@@ -16,11 +16,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKED = [
-    "tests/test_enrich.py",
-    "tests/test_salts.py",
-    "tests/test_app.py::test_every_event_type_is_stored_and_read_back",
-    "tests/test_app.py::test_clickhouse_down_acks_until_the_spool_is_full_then_503_and_all_stored_after",
-    "tests/test_app.py::test_clickhouse_away_over_midnight_costs_nothing_and_the_keys_agree_with_another_collector",
+    "tests/enrich/test_steps.py",
+    "tests/enrich/test_salts.py",
+    "tests/server/test_app.py::test_every_event_type_is_stored_and_read_back",
+    "tests/server/test_app.py::test_clickhouse_down_acks_until_the_spool_is_full_then_503_and_all_stored_after",
+    "tests/server/test_app.py::test_clickhouse_away_over_midnight_costs_nothing_and_the_keys_agree_with_another_collector",
 ]
 
 

@@ -17,8 +17,8 @@ from clickhouse_http import clickhouse_http
 from processes import CLEAN_EXIT, serving
 from support import event, read_events, stored_once, wait_until
 
-from collector.store_chdb import ChdbStore
-from collector.store_server import ServerStore
+from collector.storage.store_chdb import ChdbStore
+from collector.storage.store_server import ServerStore
 
 POINTS = [
     "ingest.before_append",  # the request was read, nothing written

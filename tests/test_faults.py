@@ -16,7 +16,7 @@ import payloads
 from processes import CLEAN_EXIT, Served, rss_kb, serving
 from support import stored_once, tried, wait_until
 
-from collector.store_chdb import ChdbStore
+from collector.storage.store_chdb import ChdbStore
 
 FAST = {"FOOTFALL_MAX_DELAY_MS": "30"}
 SEED = 20261123

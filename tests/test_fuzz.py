@@ -1,7 +1,7 @@
 """Hostile input against the real server: structured batches with hostile values, the read API driven
 by schemathesis from its own OpenAPI spec, and a corpus of inputs kept because they are nasty. No
 answer may be a 5xx; every refusal is a JSON error naming what is wrong. (Random bytes and gzip bombs
-at the decoder: tests/test_ingest.py.)"""
+at the decoder: tests/ingest/test_batch.py.)"""
 
 import gzip
 import json
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from processes import rss_kb, serving
 from support import NOW, Collector, tried
 
-from collector import openapi
+from collector.reports import openapi
 
 CORPUS = Path(__file__).parent / "corpus"
 REFUSALS = {400, 401, 403, 408, 413, 415, 422, 429}  # 401: a hostile value may replace the key

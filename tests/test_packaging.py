@@ -106,9 +106,9 @@ def test_the_wheel_carries_sql_and_snippet_and_migrates_from_its_own_files(tmp_p
     script = (
         "import collector, pathlib, sys;"
         "from collector._resources import resource_dir;"
-        "from collector.migrate import migrate;"
-        "from collector.store_chdb import ChdbStore;"
-        "from collector.snippet import render; from collector.sites import SnippetSettings;"
+        "from collector.storage.migrate import migrate;"
+        "from collector.storage.store_chdb import ChdbStore;"
+        "from collector.server.snippet import render; from collector.sites import SnippetSettings;"
         f"assert pathlib.Path(collector.__file__).is_relative_to({str(unpacked)!r}), collector.__file__;"
         f"assert resource_dir('clickhouse').is_relative_to({str(unpacked)!r});"
         "s = ChdbStore(pathlib.Path('data'), database='footfall');"

@@ -6,17 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from collector.enrich.visitors import DailySalts, new_salt, visitor_key
 from collector.privacy import (
     DEFAULT_DENY_KEYS,
     DEFAULT_DROP_PARAMS,
-    DailySalts,
     name_set,
-    new_salt,
     page_key,
     scrub_properties,
     scrub_text,
     scrub_url,
-    visitor_key,
     width_bucket,
 )
 

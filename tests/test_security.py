@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from support import NOW, NOW_MS, Collector, Site, event, iso, serve, tried, wait_until
 
-from collector.app import create_app
+from collector.server.app import create_app
 from collector.settings import Settings
-from collector.sites import Sites
-from collector.store_chdb import ChdbStore
+from collector.storage.site_registry import Sites
+from collector.storage.store_chdb import ChdbStore
 
 MARK = "tenant-a-secret"  # in every event of site A: no answer to site B may contain it
 INJECTIONS = (

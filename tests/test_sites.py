@@ -4,8 +4,9 @@ from typing import Any
 import pytest
 
 from collector.errors import SiteError, SiteExists, SiteNotFound
-from collector.sites import DEFAULT_ORIGINS, Site, Sites, SiteSettings, changed_settings, hash_key, normalise_origin
-from collector.store_chdb import ChdbStore
+from collector.sites import DEFAULT_ORIGINS, Site, SiteSettings, changed_settings, hash_key, normalise_origin
+from collector.storage.site_registry import Sites
+from collector.storage.store_chdb import ChdbStore
 
 
 def test_add_list_and_look_up_by_keys(store: ChdbStore) -> None:

@@ -1,0 +1,1 @@
+"""What site owners ask, answered from the rollups: the read API's reports and their OpenAPI spec."""

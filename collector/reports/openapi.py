@@ -1,0 +1,65 @@
+"""The read API described as OpenAPI 3.1 (GET /api/v1/openapi.json), built from the reports' parameter
+Structs, so the spec and the checks cannot drift apart."""
+
+from typing import Any
+
+import msgspec
+
+from collector import __version__
+from collector.reports.answers import REPORTS
+
+_ERRORS = {
+    "401": {"description": "no read key, or not this site's (`missing_read_key`, `unknown_read_key`)"},
+    "422": {"description": "a bad parameter, named in `detail` (`invalid_parameter`)"},
+}
+
+
+def _parameters(kind: type[msgspec.Struct]) -> list[dict[str, Any]]:
+    _, components = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
+    properties = components[kind.__name__]["properties"]
+    required = set(components[kind.__name__].get("required", ()))
+    out = []
+    for name, prop in properties.items():
+        description = prop.pop("description", "")
+        parameter = {"name": name, "in": "query", "required": name in required, "description": description}
+        out.append({**parameter, "schema": prop})
+    return out
+
+
+def spec() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/api/v1/events": {
+            "get": {
+                "summary": "The newest raw events (did my event arrive?).",
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
+                    {"name": "type", "in": "query", "schema": {"type": "string"}},
+                    {"name": "name", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "person",
+                        "in": "query",
+                        "description": "a user id or anonymous id",
+                        "schema": {"type": "string"},
+                    },
+                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
+                ],
+                "responses": {"200": {"description": "events"}, **_ERRORS},
+            }
+        }
+    }
+    for name, (_, kind, summary) in REPORTS.items():
+        paths[f"/api/v1/{name}"] = {
+            "get": {
+                "summary": summary,
+                "parameters": _parameters(kind),
+                "responses": {"200": {"description": f"docs/api.md#{name}"}, **_ERRORS},
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "footfall read API", "version": __version__},
+        "components": {"securitySchemes": {"readKey": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"readKey": []}],
+        "paths": paths,
+    }

@@ -1,0 +1,123 @@
+"""Admin endpoints, so CLI commands work while `footfall serve` owns the embedded store.
+
+They exist only when the server was given an admin token (the CLI writes one into the data folder,
+readable by its owner only); every call must carry it as a Bearer token.
+"""
+
+import asyncio
+import hmac
+from typing import Any, Literal
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from collector.errors import ApiError, SiteError, SiteExists, SiteNotFound
+from collector.sites import Site
+from collector.storage.site_registry import Sites
+
+
+class AddSite(msgspec.Struct, frozen=True):
+    name: str
+    origins: list[str] = []
+    retention_days: int | None = None
+
+
+class RotateKey(msgspec.Struct, frozen=True):
+    which: Literal["read", "write"] = "read"
+
+
+class Configure(msgspec.Struct, frozen=True):
+    changes: dict[str, Any]
+
+
+class SetOrigins(msgspec.Struct, frozen=True):
+    add: list[str] = []
+    remove: list[str] = []
+
+
+def site_view(site: Site) -> dict[str, Any]:
+    """What listing a site shows: never the read key (only its hash is kept)."""
+    return {
+        "site": site.name,
+        "site_id": site.site_id,
+        "write_key": site.write_key,
+        "allowed_origins": list(site.allowed_origins),
+        "retention_days": site.settings.retention_days,
+        "settings": msgspec.to_builtins(site.settings),
+    }
+
+
+def _authorise(request: Request) -> Sites:
+    token = request.app.state.admin_token
+    if token is None:
+        raise ApiError(404, "not_found", f"{request.method} {request.url.path}: Not Found")
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise ApiError(401, "bad_admin_token", "send the token from <data folder>/admin.token as a Bearer token")
+    sites: Sites = request.app.state.sites
+    return sites
+
+
+async def _body(request: Request, kind: type[Any]) -> Any:
+    try:
+        return msgspec.json.decode(await request.body() or b"{}", type=kind)
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from exc
+
+
+async def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except SiteNotFound as exc:
+        raise ApiError(404, "site_not_found", str(exc)) from exc
+    except SiteExists as exc:
+        raise ApiError(409, "site_exists", str(exc)) from exc
+    except SiteError as exc:
+        raise ApiError(422, "invalid_site", str(exc)) from exc
+
+
+def _json(content: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(content), status_code=status, media_type="application/json")
+
+
+async def list_sites(request: Request) -> Response:
+    sites = _authorise(request)
+    return _json([site_view(s) for s in sites.all()])
+
+
+async def add_site(request: Request) -> Response:
+    sites = _authorise(request)
+    body: AddSite = await _body(request, AddSite)
+    return _json(await _run(sites.add, body.name, body.origins, retention_days=body.retention_days), 201)
+
+
+async def rotate_key(request: Request) -> Response:
+    sites = _authorise(request)
+    body: RotateKey = await _body(request, RotateKey)
+    return _json(await _run(sites.rotate_key, request.path_params["name"], body.which))
+
+
+async def set_origins(request: Request) -> Response:
+    sites = _authorise(request)
+    body: SetOrigins = await _body(request, SetOrigins)
+    site = await _run(sites.set_origins, request.path_params["name"], add=body.add, remove=body.remove)
+    return _json(site_view(site))
+
+
+async def configure(request: Request) -> Response:
+    sites = _authorise(request)
+    body: Configure = await _body(request, Configure)
+    site = await _run(sites.configure, request.path_params["name"], body.changes)
+    return _json(site_view(site))
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/admin/v1/sites", list_sites, methods=["GET"]),
+        Route("/admin/v1/sites", add_site, methods=["POST"]),
+        Route("/admin/v1/sites/{name}/rotate-key", rotate_key, methods=["POST"]),
+        Route("/admin/v1/sites/{name}/origins", set_origins, methods=["POST"]),
+        Route("/admin/v1/sites/{name}/settings", configure, methods=["POST"]),
+    ]

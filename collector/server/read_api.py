@@ -1,0 +1,58 @@
+"""GET /api/v1/...: the reports (collector.reports) for the site of a read key, as JSON or CSV."""
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from collector.errors import ApiError
+from collector.reports import answers as reports
+from collector.reports import api as query
+from collector.server.responses import JSON
+
+# -- read API -----------------------------------------------------------------------------------
+
+# A site's data: kept out of shared caches and never sniffed as another type.
+PRIVATE: Final = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
+
+async def events(request: Request) -> Response:
+    state = request.app.state
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    params = dict(request.query_params)
+    return JSON(await asyncio.to_thread(query.recent_events, state.store, site, params), headers=PRIVATE)
+
+
+async def report(request: Request) -> Response:
+    """GET /api/v1/<report>: collector/reports/answers.py, answered from the rollups."""
+    state = request.app.state
+    name = request.path_params["report"]
+    if name not in reports.REPORTS:
+        raise ApiError(404, "not_found", f"no report named {name!r}; see /api/v1/openapi.json")
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    today = datetime.fromtimestamp(state.now_ms() / 1000, UTC).date()
+    answer = reports.REPORTS[name][0]
+    params = dict(request.query_params)
+    result = await asyncio.to_thread(answer, state.store, site, params, today)
+    if params.get("format") == "csv":  # the segment's members, for a spreadsheet or a mailing tool
+        lines = ["person,first_day", *(f"{_csv(m['person'])},{m['first_day']}" for m in result["members"])]
+        disposition = f'attachment; filename="{site.name}-{name}.csv"'
+        return Response(
+            "\r\n".join(lines) + "\r\n", media_type="text/csv", headers={"Content-Disposition": disposition, **PRIVATE}
+        )
+    return JSON({"site": site.name, **result}, headers=PRIVATE)
+
+
+def _csv(value: str) -> str:
+    """One CSV field (RFC 4180), with a leading =, +, - or @ defused for spreadsheets."""
+    if value[:1] in ("=", "+", "-", "@"):
+        value = "'" + value
+    if any(c in value for c in ',"\r\n'):
+        value = '"' + value.replace('"', '""') + '"'
+    return value
+
+
+async def openapi_spec(request: Request) -> Response:
+    return JSON(request.app.state.openapi)

@@ -1,0 +1,70 @@
+"""Responses in JSON, and the one place errors become HTTP answers."""
+
+import logging
+from typing import Any
+
+import msgspec
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from collector.errors import ApiError, Overloaded, StoreError
+
+log = logging.getLogger("footfall")
+_json = msgspec.json.Encoder()
+BATCH_PATH = "/v1/batch"
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return _json.encode(content)
+
+
+def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSON:
+    return JSON({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+# -- errors: the one place they become responses ------------------------------------------------
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    if request.url.path == BATCH_PATH:
+        request.app.state.metrics.batches_refused.inc(exc.code)
+    return error_response(exc.status, exc.code, exc.detail, exc.headers)
+
+
+async def on_overloaded(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Overloaded)
+    request.app.state.metrics.batches_refused.inc("overloaded")
+    return error_response(503, "overloaded", f"{exc}; retry later", {"Retry-After": str(exc.retry_after_s)})
+
+
+async def on_store_error(request: Request, exc: Exception) -> Response:
+    log.error("store error on %s: %s", request.url.path, exc)
+    return error_response(
+        503, "store_unavailable", "the event store cannot answer right now; retry later", {"Retry-After": "5"}
+    )
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    detail = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(exc.status_code, code, detail, dict(exc.headers or {}))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "footfall hit a bug; it is logged on the server")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiError: on_api_error,
+    Overloaded: on_overloaded,
+    StoreError: on_store_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}
