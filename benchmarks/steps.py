@@ -34,9 +34,10 @@ from collector import wire
 from collector.enrich.agent import AgentParser
 from collector.enrich.geo import GeoIP
 from collector.enrich.salts import Salts
-from collector.enrich.steps import STEPS, Arrival, Enriched, Enricher, enrich, enrich_all, to_row
+from collector.enrich.steps import STEPS, Arrival, Enricher, enrich, to_row
 from collector.enrich.visitors import visitor_key
 from collector.ingest import batch as ingest
+from collector.server.intake import admit
 from collector.settings import Limits
 from collector.sites import Site
 from collector.storage.rows import EventRow, encode
@@ -47,11 +48,6 @@ SITE: Final = Site(
 )
 _msgpack: Final = msgspec.msgpack.Encoder()  # what the spool encodes a Record with
 T = TypeVar("T")
-
-
-def check_and_enrich(batch: wire.Batch, arrival: Arrival, limits: Limits) -> Enriched:
-    """What POST /v1/batch does to a decoded batch's events: check each, then enrich those that pass."""
-    return enrich_all(ingest.check_events(batch, arrival, limits=limits).events, arrival)
 
 
 @dataclass(frozen=True)
@@ -114,10 +110,10 @@ def realistic_rows(rows: int, enricher: Enricher, *, seed: int, server_share: fl
     made = make_traffic(enricher, events=rows + rows // 5 + 50, batch=50, seed=seed, server_share=server_share)
     out: list[EventRow] = []
     for batch, arrival in zip(made.batches, made.arrivals, strict=True):
-        checked = ingest.check_events(batch, arrival, limits=Limits())
+        checked, enriched = admit(batch, arrival, Limits())
         if checked.rejected:
             raise RuntimeError(f"generated events were refused: {checked.rejected[:3]}")
-        out.extend(enrich_all(checked.events, arrival).rows)
+        out.extend(enriched.rows)
     if len(out) < rows:
         raise RuntimeError(f"made {len(out):,} rows, wanted {rows:,}")
     return out[:rows]
@@ -168,7 +164,7 @@ class Bench:
         self.raws = [raw for batch in made.batches for raw in batch.events]
         self.pairs = list(zip(made.batches, made.arrivals, strict=True))
         self.decoded = [(wire.event_decoder.decode(raw), a) for b, a in self.pairs for raw in b.events]
-        self.checked = [check_and_enrich(b, a, self.limits) for b, a in self.pairs]
+        self.checked = [admit(b, a, self.limits)[1] for b, a in self.pairs]
         self.encoded = [encode(c.rows) for c in self.checked]
         self.agents = sorted({v.user_agent for v in made.visitors})
         self.addresses = sorted({v.ip for v in made.visitors})
@@ -211,7 +207,7 @@ class Bench:
 
     def _check_all(self) -> int:
         for batch, arrival in self.pairs:
-            check_and_enrich(batch, arrival, self.limits)
+            admit(batch, arrival, self.limits)
         return len(self.raws)
 
     def _encode_rows(self) -> int:

@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from collector import wire
-from collector.enrich.steps import Enriched, enrich_all
+from collector.enrich.steps import Arrival, Enriched, enrich_all
 from collector.errors import ApiError, StoreError
 from collector.faults import crash_point
 from collector.ingest import batch as ingest
 from collector.metrics import Metrics
 from collector.server import snippet
 from collector.server.responses import JSON, error_response
+from collector.settings import Limits
 from collector.sites import Site
 from collector.storage.rows import encode
 from collector.storage.segments import Record
@@ -59,9 +60,8 @@ async def batch(request: Request) -> Response:
         user_agent=headers.get("user-agent", ""),
         browser=origin is not None,
     )
-    checked = ingest.check_events(decoded, arrival, limits=limits)
+    checked, enriched = admit(decoded, arrival, limits)
     _count_refusals(state.metrics, checked)
-    enriched = enrich_all(checked.events, arrival)
     record = Record(
         site_id=site.site_id,
         hour=received_ms // 3_600_000 * 3600,
@@ -83,6 +83,12 @@ async def batch(request: Request) -> Response:
             headers=cors,
         )
     return JSON(answer, status_code=202, headers=cors)
+
+
+def admit(batch: wire.Batch, arrival: Arrival, limits: Limits) -> tuple[ingest.Checked, Enriched]:
+    """A decoded batch's events checked one by one (collector.ingest), then those that pass enriched."""
+    checked = ingest.check_events(batch, arrival, limits=limits)
+    return checked, enrich_all(checked.events, arrival)
 
 
 async def batch_preflight(request: Request) -> Response:

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from support import NOW, NOW_MS, iso
 
 from collector import wire
-from collector.enrich.steps import Arrival, enrich_all
+from collector.enrich.steps import Arrival
 from collector.errors import ApiError
 from collector.ingest import batch as ingest
+from collector.server.intake import admit
 from collector.settings import Limits
 from collector.sites import Site, SiteSettings
 from collector.storage.rows import EventRow, epoch_ms, epoch_text
@@ -128,9 +129,8 @@ class Outcome:
 
 def checked_and_enriched(batch: wire.Batch, limits: Limits = LIMITS) -> Outcome:
     """What POST /v1/batch makes of a decoded batch: the events checked, then those that pass enriched."""
-    arrival = arrive(batch)
-    checked = ingest.check_events(batch, arrival, limits=limits)
-    return Outcome(rows=enrich_all(checked.events, arrival).rows, rejected=checked.rejected)
+    checked, enriched = admit(batch, arrive(batch), limits)
+    return Outcome(rows=enriched.rows, rejected=checked.rejected)
 
 
 def check(*events: dict[str, Any], sent_at: str | None = iso(NOW), limits: Limits = LIMITS) -> Outcome:
