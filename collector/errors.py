@@ -11,6 +11,8 @@
     ├── SiteError          a bad site name, origin pattern or setting
     │   ├── SiteNotFound
     │   └── SiteExists
+    ├── AccountError       a bad e-mail, password, role or share link (collector.accounts)
+    │   └── AccountNotFound
     ├── Overloaded         the sink cannot take more right now (retry later)
     └── ApiError           a request was refused: HTTP status, a short code and a detail
 
@@ -63,6 +65,14 @@ class SiteNotFound(SiteError):
 
 
 class SiteExists(SiteError):
+    pass
+
+
+class AccountError(FootfallError):
+    pass
+
+
+class AccountNotFound(AccountError):
     pass
 
 

@@ -48,6 +48,8 @@ class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
     deny_keys: tuple[str, ...] = ()  # property keys removed, beyond footfall's own list
     rate_limit_eps: Annotated[int, Meta(ge=0)] | None = None  # events/s per process; None: the default
     snippet: SnippetSettings = SnippetSettings()
+    # Pages that may show this site's share links in an iframe (CSP frame-ancestors); nothing else frames.
+    embed_origins: tuple[Annotated[str, Meta(pattern=r"^https?://[A-Za-z0-9.\-*]+(:\d{1,5})?$")], ...] = ()
 
 
 class Site(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,9 +21,13 @@ ALLOWED: dict[str, set[str]] = {
     SHARED: set(),
     "storage": {SHARED},
     **{stage: {SHARED, "storage"} for stage in STAGES},
-    "server": {SHARED, "storage", *STAGES},
-    "cli": {SHARED, "storage", *STAGES, "server"},
-    "entry": {SHARED, "storage", *STAGES, "server", "cli"},  # collector/__init__.py, __main__.py
+    # Capabilities over the stored data: accounts (users, sessions, shares) keep to the store; the
+    # dashboard draws the reports for an account.
+    "accounts": {SHARED, "storage"},
+    "dashboard": {SHARED, "storage", "reports", "accounts"},
+    "server": {SHARED, "storage", *STAGES, "accounts", "dashboard"},
+    "cli": {SHARED, "storage", *STAGES, "accounts", "server"},
+    "entry": {SHARED, "storage", *STAGES, "accounts", "dashboard", "server", "cli"},  # collector/__init__.py, __main__.py
 }
 
 

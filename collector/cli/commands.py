@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -13,6 +14,8 @@ from typing import Any
 import msgspec
 
 from collector import __version__
+from collector.accounts.users import Users
+from collector.cli import user_commands
 from collector.cli.site_commands import RemoteSites, SiteCommands, sites_for, store_for
 from collector.enrich.geo import GeoIP
 from collector.errors import ConfigError, FootfallError, SiteError, SiteNotFound, StoreMissing
@@ -22,7 +25,7 @@ from collector.settings import Settings, env_name, from_env
 from collector.sites import DEFAULT_ORIGINS
 from collector.storage import migrate
 from collector.storage.site_registry import Sites
-from collector.storage.store import open_store
+from collector.storage.store import Store, open_store
 from collector.storage.store_chdb import ChdbStore
 
 
@@ -66,6 +69,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"footfall: schema migrated ({', '.join(f'{m.version:04d}_{m.name}' for m in ran)})")
         _greet(Sites(store), settings)
         print(f"footfall {__version__}: collecting at {settings.base_url} into {store.url}", flush=True)
+        setup_code = _dashboard_greeting(store, settings)
         if not settings.public_url and settings.host not in _LOOPBACK:
             print(
                 "footfall: no --public-url, so scripts are served only to requests that name this machine's "
@@ -77,6 +81,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             store.close()
             sock.close()
             os.environ.update(_env_for_workers(settings))
+            if setup_code:
+                os.environ["FOOTFALL_SETUP_CODE"] = setup_code  # every worker must take the same one
             uvicorn.run(
                 "collector.server.app:app_from_env",
                 factory=True,
@@ -95,7 +101,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             internal = _bind("127.0.0.1", 0)
             extras = main_app_extras(settings, port=port, internal=internal)
             sockets.append(internal)
-        app = create_app(settings, store=store, admin_token=token, **extras)
+        app = create_app(settings, store=store, admin_token=token, setup_code=setup_code, **extras)
         config = http_protocol.uvicorn_config(app, header_timeout_s=settings.header_timeout_s)
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again; by then everything
         # is written, so let that end `serve` normally (exit 0) and close the store below.
@@ -208,6 +214,18 @@ def _greet(sites: Sites, settings: Settings) -> None:
         return
     keys = sites.add("default", DEFAULT_ORIGINS)
     _print_keys(msgspec.to_builtins(keys), settings.base_url, False, verb="created (first start)")
+
+
+def _dashboard_greeting(store: Store, settings: Settings) -> str | None:
+    """Where the dashboard is; before anyone has an account, the code that creates the first one."""
+    if Users(store, clock_ms=lambda: 0).exists():
+        print(f"dashboard: {settings.base_url}/dashboard/", flush=True)
+        return None
+    code = secrets.token_urlsafe(9)
+    print(
+        f"dashboard: {settings.base_url}/dashboard/setup?code={code}  (open it to create the first account)", flush=True
+    )
+    return code
 
 
 def _print_keys(keys: dict[str, Any], base_url: str, as_json: bool, *, verb: str) -> None:
@@ -354,4 +372,5 @@ def _parser() -> argparse.ArgumentParser:
     cfg.add_argument("name")
     cfg.add_argument("changes", nargs="*", metavar="NAME=VALUE")
     cfg.set_defaults(run=cmd_site_configure)
+    user_commands.add_parsers(commands, store)
     return parser

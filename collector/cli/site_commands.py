@@ -1,14 +1,15 @@
 """Where a CLI command acts: a store it opens itself (embedded or a ClickHouse server), or, while
 `footfall serve` owns the embedded store, that server, asked through its admin endpoints."""
 
+import contextlib
 import json
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -52,12 +53,35 @@ class LocalSites:
         return site_view(self.sites.configure(name, changes))
 
 
-class RemoteSites:
-    """The same commands, asked of the running server through its admin endpoints."""
+class RemoteServer:
+    """The running server, asked through its admin endpoints."""
 
     def __init__(self, url: str, token: str) -> None:
         self.url = url.rstrip("/")  # the server's base URL, as it announced it in server.json
         self.token = token
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(  # noqa: S310 — our own server, from server.json
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = json.loads(exc.read()).get("detail", exc.reason)
+            except ValueError:
+                detail = exc.reason
+            raise ConfigError(str(detail)) from exc
+        except OSError as exc:
+            raise ConfigError(f"the footfall server at {self.url} does not answer: {exc}") from exc
+
+
+class RemoteSites(RemoteServer):
+    """The site commands, asked of the running server."""
 
     def listing(self) -> list[dict[str, Any]]:
         listed: list[dict[str, Any]] = self._call("GET", "/admin/v1/sites")
@@ -80,25 +104,6 @@ class RemoteSites:
         site: dict[str, Any] = self._call("POST", f"/admin/v1/sites/{name}/settings", {"changes": changes})
         return site
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(  # noqa: S310 — our own server, from server.json
-            self.url + path,
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            try:
-                detail = json.loads(exc.read()).get("detail", exc.reason)
-            except ValueError:
-                detail = exc.reason
-            raise ConfigError(str(detail)) from exc
-        except OSError as exc:
-            raise ConfigError(f"the footfall server at {self.url} does not answer: {exc}") from exc
-
 
 @contextmanager
 def store_for(settings: Settings, *, create: bool = False) -> Iterator[Store]:
@@ -112,9 +117,14 @@ def store_for(settings: Settings, *, create: bool = False) -> Iterator[Store]:
         store.close()
 
 
+T = TypeVar("T")
+
+
 @contextmanager
-def sites_for(settings: Settings, *, create: bool = False) -> Iterator[SiteCommands]:
-    """Site commands on the store, or, while `footfall serve` owns the folder, through that server."""
+def acting_on(
+    settings: Settings, local: Callable[[Store], T], remote: Callable[[str, str], T], *, create: bool = False
+) -> Iterator[T]:
+    """Commands on the store, or, while `footfall serve` owns the folder, through that server."""
     try:
         store = _open(settings, create=create)
     except DataDirLocked as exc:
@@ -123,13 +133,18 @@ def sites_for(settings: Settings, *, create: bool = False) -> Iterator[SiteComma
         if not (exc.server_url and token):
             raise
         print(f"footfall: store chdb://{folder.clickhouse_path}, through {exc.server_url}", file=sys.stderr)
-        yield RemoteSites(exc.server_url, token)
+        yield remote(exc.server_url, token)
         return
     try:
         migrate.migrate(store, cluster=settings.cluster)  # an existing store may need a newer schema
-        yield LocalSites(store)
+        yield local(store)
     finally:
         store.close()
+
+
+def sites_for(settings: Settings, *, create: bool = False) -> "contextlib.AbstractContextManager[SiteCommands]":
+    """Site commands on the store, or through the running server."""
+    return acting_on(settings, LocalSites, RemoteSites, create=create)
 
 
 def _open(settings: Settings, *, create: bool) -> Store:

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.errors import ApiError, SiteError, SiteExists, SiteNotFound
+from collector.accounts.users import User, Users
+from collector.errors import AccountError, AccountNotFound, ApiError, SiteError, SiteExists, SiteNotFound
 from collector.sites import Site
 from collector.storage.site_registry import Sites
 
@@ -22,6 +23,21 @@ class AddSite(msgspec.Struct, frozen=True):
     name: str
     origins: list[str] = []
     retention_days: int | None = None
+
+
+class AddUser(msgspec.Struct, frozen=True):
+    email: str
+    site: str | None = None
+    role: str = "viewer"
+    password_hash: str | None = None  # hashed by the CLI: a password never travels
+
+
+class RemoveUser(msgspec.Struct, frozen=True):
+    site: str | None = None
+
+
+class SetPassword(msgspec.Struct, frozen=True):
+    password_hash: str
 
 
 class RotateKey(msgspec.Struct, frozen=True):
@@ -72,6 +88,10 @@ async def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
     except SiteNotFound as exc:
         raise ApiError(404, "site_not_found", str(exc)) from exc
+    except AccountNotFound as exc:
+        raise ApiError(404, "user_not_found", str(exc)) from exc
+    except AccountError as exc:
+        raise ApiError(422, "invalid_user", str(exc)) from exc
     except SiteExists as exc:
         raise ApiError(409, "site_exists", str(exc)) from exc
     except SiteError as exc:
@@ -113,8 +133,65 @@ async def configure(request: Request) -> Response:
     return _json(site_view(site))
 
 
+def user_view(user: User, sites: Sites) -> dict[str, Any]:
+    names = {s.site_id: s.name for s in sites.all()}
+    return {"email": user.email, "sites": {names.get(g.site_id, str(g.site_id)): g.role for g in user.grants}}
+
+
+def _site_id(sites: Sites, name: str | None) -> int | None:
+    if name is None:
+        return None
+    site = sites.by_name(name)
+    if site is None:
+        raise SiteNotFound(f"no site named {name!r}")
+    return site.site_id
+
+
+def _users(request: Request) -> Users:
+    users: Users = request.app.state.accounts.users
+    return users
+
+
+async def list_users(request: Request) -> Response:
+    sites = _authorise(request)
+    return _json([user_view(u, sites) for u in await _run(_users(request).all)])
+
+
+async def add_user(request: Request) -> Response:
+    sites = _authorise(request)
+    body: AddUser = await _body(request, AddUser)
+
+    def add() -> User:
+        site_id = _site_id(sites, body.site)
+        return _users(request).add(body.email, password_hash=body.password_hash, site_id=site_id, role=body.role)
+
+    return _json(user_view(await _run(add), sites), 201)
+
+
+async def remove_user(request: Request) -> Response:
+    sites = _authorise(request)
+    body: RemoveUser = await _body(request, RemoveUser)
+
+    def remove() -> None:
+        _users(request).remove(request.path_params["email"], site_id=_site_id(sites, body.site))
+
+    await _run(remove)
+    return _json({"removed": request.path_params["email"], "site": body.site})
+
+
+async def set_password(request: Request) -> Response:
+    _authorise(request)
+    body: SetPassword = await _body(request, SetPassword)
+    await _run(_users(request).set_password, request.path_params["email"], body.password_hash)
+    return _json({"email": request.path_params["email"], "password": "changed"})
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route("/admin/v1/users", list_users, methods=["GET"]),
+        Route("/admin/v1/users", add_user, methods=["POST"]),
+        Route("/admin/v1/users/{email}/remove", remove_user, methods=["POST"]),
+        Route("/admin/v1/users/{email}/password", set_password, methods=["POST"]),
         Route("/admin/v1/sites", list_sites, methods=["GET"]),
         Route("/admin/v1/sites", add_site, methods=["POST"]),
         Route("/admin/v1/sites/{name}/rotate-key", rotate_key, methods=["POST"]),

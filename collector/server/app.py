@@ -3,6 +3,7 @@
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,6 +15,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector import wire
+from collector.dashboard import routes as dashboard
+from collector.dashboard.auth import Accounts
 from collector.errors import StoreError
 from collector.ingest.ratelimit import RateLimiter
 from collector.metrics import Metrics
@@ -27,6 +30,8 @@ from collector.settings import Settings
 from collector.storage import migrate
 from collector.storage.site_registry import Sites
 from collector.storage.store import Store, open_store
+
+log = logging.getLogger("footfall")
 
 
 async def schema(request: Request) -> Response:
@@ -90,12 +95,14 @@ def create_app(
     admin_token: str | None = None,
     snapshots: Path | None = None,
     around: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None,
+    setup_code: str | None = None,
 ) -> Starlette:
     """The collector as an ASGI app. Pass an open `store` to share one (the CLI and tests do).
 
     `snapshots`: a folder where sites and salts are published for HTTP worker processes without a store;
     `around`: entered once the app is serving and left first at shutdown (the CLI starts and stops
-    those workers with it)."""
+    those workers with it); `setup_code`: what creates the first dashboard account (default: a random one,
+    logged), used only while there is no account."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -110,6 +117,15 @@ def create_app(
                 miss_reload_interval_s=settings.sites_miss_reload_s,
             )
             await asyncio.to_thread(state.sites.load)
+            state.accounts = await asyncio.to_thread(
+                Accounts, state.store, clock_ms=state.now_ms, setup_code=setup_code
+            )
+            if state.accounts.setup_code is not None and setup_code is None:
+                log.warning(
+                    "no dashboard account yet: open %s/dashboard/setup?code=%s to create the first one",
+                    settings.base_url,
+                    state.accounts.setup_code,
+                )
             async with (
                 enriching(state, settings, store=state.store, snapshots=snapshots),
                 pipeline(state, settings, edges=snapshots is not None),
@@ -136,6 +152,7 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *admin.routes(),
+        *dashboard.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
     app.state.settings = settings
@@ -152,6 +169,8 @@ def create_app(
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory collector.server.app:app_from_env` (one per worker process)."""
+    import os
+
     from collector.settings import from_env
 
-    return create_app(from_env())
+    return create_app(from_env(), setup_code=os.environ.get("FOOTFALL_SETUP_CODE"))

@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from collector.dashboard import web
 from collector.errors import ApiError, Overloaded, StoreError
 
 log = logging.getLogger("footfall")
@@ -33,6 +34,8 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     if request.url.path == BATCH_PATH:
         request.app.state.metrics.batches_refused.inc(exc.code)
+    if web.wants_page(request):
+        return web.error_page(exc.status, exc.detail, exc.headers)
     return error_response(exc.status, exc.code, exc.detail, exc.headers)
 
 
@@ -53,6 +56,8 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     detail = f"{request.method} {request.url.path}: {exc.detail}"
+    if web.wants_page(request):
+        return web.error_page(exc.status_code, detail, dict(exc.headers or {}))
     return error_response(exc.status_code, code, detail, dict(exc.headers or {}))
 
 

@@ -1,0 +1,88 @@
+"""The dashboard's URLs: /dashboard/ (login), /dashboard/<site>/<page>, their CSV and zip downloads,
+/share/<slug>, and the static assets. Every page answers for one site the logged-in user may see."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from collector.dashboard import assets, auth, live, sharing
+from collector.dashboard.pages import ZIPPED, View
+from collector.dashboard.render import build, context, today
+from collector.dashboard.tables import Table, to_csv, to_zip
+from collector.dashboard.web import headers, page, redirect
+from collector.errors import ApiError
+from collector.sites import Site
+
+
+async def site_page(request: Request) -> Response:
+    who = await auth.viewer(request)
+    if who is None:
+        return auth.login_redirect(request, ended=auth.SESSION_COOKIE in request.cookies)
+    site, role = auth.site_for(request, who)
+    name = request.path_params.get("page", "overview")
+    view = await build(request, site, name)
+    return page(view.template, context(request, view, who=who, site=site, role=role, name=name))
+
+
+def _table(view: View, name: str) -> Table:
+    for table in view.tables:
+        if table.name == name:
+            return table
+    raise ApiError(
+        404, "not_found", f"this page has no table {name!r}; it has {', '.join(t.name for t in view.tables)}"
+    )
+
+
+def csv_response(site: Site, table: Table) -> Response:
+    disposition = f'attachment; filename="{site.name}-{table.name}.csv"'
+    return Response(
+        to_csv(table), media_type="text/csv; charset=utf-8", headers={**headers(), "Content-Disposition": disposition}
+    )
+
+
+async def page_csv(request: Request) -> Response:
+    who = await auth.viewer(request)
+    if who is None:
+        return auth.login_redirect(request)
+    site, _ = auth.site_for(request, who)
+    view = await build(request, site, request.path_params["page"])
+    return csv_response(
+        site, _table(view, request.query_params.get("table", view.tables[0].name if view.tables else ""))
+    )
+
+
+async def export_zip(request: Request) -> Response:
+    who = await auth.viewer(request)
+    if who is None:
+        return auth.login_redirect(request)
+    site, _ = auth.site_for(request, who)
+    tables = [t for name in ZIPPED for t in (await build(request, site, name)).tables]
+    disposition = f'attachment; filename="{site.name}-{today(request).isoformat()}.zip"'
+    return Response(
+        to_zip(tables), media_type="application/zip", headers={**headers(), "Content-Disposition": disposition}
+    )
+
+
+async def root(request: Request) -> Response:
+    return redirect("/dashboard/", status=307)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", root, methods=["GET"]),
+        Route("/dashboard/static/{path:path}", assets.static, methods=["GET"]),
+        Route("/dashboard/", auth.home, methods=["GET"]),
+        Route("/dashboard/login", auth.login, methods=["POST"]),
+        Route("/dashboard/logout", auth.logout, methods=["POST"]),
+        Route("/dashboard/setup", auth.setup, methods=["GET", "POST"]),
+        Route("/dashboard/{site}/", site_page, methods=["GET"]),
+        Route("/dashboard/{site}/export.zip", export_zip, methods=["GET"]),
+        Route("/dashboard/{site}/settings", sharing.settings_page, methods=["GET"]),
+        Route("/dashboard/{site}/shares", sharing.create, methods=["POST"]),
+        Route("/dashboard/{site}/shares/{slug}/revoke", sharing.revoke, methods=["POST"]),
+        Route("/dashboard/{site}/live.json", live.live_json, methods=["GET"]),
+        Route("/dashboard/{site}/{page}.csv", page_csv, methods=["GET"]),
+        Route("/dashboard/{site}/{page}", site_page, methods=["GET"]),
+        Route("/share/{slug}", sharing.shared_page, methods=["GET", "POST"]),
+        Route("/share/{slug}/{page}", sharing.shared_page, methods=["GET"]),
+    ]
