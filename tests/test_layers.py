@@ -27,7 +27,15 @@ ALLOWED: dict[str, set[str]] = {
     "dashboard": {SHARED, "storage", "reports", "accounts"},
     "server": {SHARED, "storage", *STAGES, "accounts", "dashboard"},
     "cli": {SHARED, "storage", *STAGES, "accounts", "server"},
-    "entry": {SHARED, "storage", *STAGES, "accounts", "dashboard", "server", "cli"},  # collector/__init__.py, __main__.py
+    "entry": {
+        SHARED,
+        "storage",
+        *STAGES,
+        "accounts",
+        "dashboard",
+        "server",
+        "cli",
+    },  # collector/__init__.py, __main__.py
 }
 
 

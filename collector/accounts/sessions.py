@@ -94,7 +94,7 @@ class Sessions:
         if not rows:
             return None
         row, now = rows[0], self._clock()
-        if not (row["sessions_after_ms"] <= row["created_ms"] <= now < row["expires_ms"]):
+        if not (row["sessions_after_ms"] < row["created_ms"] <= now < row["expires_ms"]):
             return None
         return Session(
             email=row["email"],

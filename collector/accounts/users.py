@@ -25,7 +25,7 @@ class Grant(msgspec.Struct, frozen=True):
 class User(msgspec.Struct, frozen=True, kw_only=True):
     email: str
     password_hash: str
-    sessions_after_ms: int  # sessions opened before this are over (password changed)
+    sessions_after_ms: int  # sessions opened at or before this are over (the password changed)
     grants: tuple[Grant, ...] = ()
 
     def role_for(self, site_id: int) -> str | None:
@@ -69,7 +69,7 @@ class Users:
             if password_hash is None:
                 raise AccountError(f"{email} is a new user: give them a password")
             now = self._clock()
-            self._write_user(email, password_hash, sessions_after_ms=now, created_ms=now)
+            self._write_user(email, password_hash, sessions_after_ms=now - 1, created_ms=now)
         elif password_hash is not None:
             raise AccountError(f"{email} exists already; change the password with `footfall user passwd`")
         if site_id is not None:

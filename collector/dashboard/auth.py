@@ -103,9 +103,7 @@ def pre_token(request: Request) -> tuple[str, str]:
 
 def with_pre(response: Response, request: Request, pre: str) -> Response:
     if request.cookies.get(PRE_COOKIE) != pre:
-        response.set_cookie(
-            PRE_COOKIE, pre, httponly=True, samesite="strict", secure=secure(request), path="/dashboard/"
-        )
+        response.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="strict", secure=secure(request), path="/")
     return response
 
 
@@ -182,7 +180,7 @@ async def _start_session(request: Request, email: str, target: str) -> Response:
         secure=secure(request),
         path="/",
     )
-    response.delete_cookie(PRE_COOKIE, path="/dashboard/")
+    response.delete_cookie(PRE_COOKIE, path="/")
     return response
 
 

@@ -26,9 +26,8 @@ async def settings_page(request: Request, *, error: str = "", created: Share | N
     who = await auth.viewer(request)
     if who is None:
         return auth.login_redirect(request)
-    site, role = auth.site_for(request, who)
-    acc = auth.accounts(request)
-    shares = await asyncio.to_thread(acc.shares.for_site, site.site_id) if role == "admin" else []
+    site, role = auth.site_for(request, who, admin=True)
+    shares = await asyncio.to_thread(auth.accounts(request).shares.for_site, site.site_id)
     view = View(
         template="settings.html",
         context={"shares": shares, "shareable": SHAREABLE, "created": created, "share_error": error},
