@@ -23,6 +23,7 @@ from collector.server.intake import batch, batch_preflight, script
 from collector.server.pipeline import enriching, pipeline, refresh_sites
 from collector.server.read_api import events, openapi_spec, report
 from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, JSON
+from collector.server.samples import SampleBudget
 from collector.settings import Settings
 from collector.storage import migrate
 from collector.storage.site_registry import Sites
@@ -146,6 +147,7 @@ def create_app(
     app.state.admin_token = admin_token
     app.state.unknown_host_logged = False
     app.state.rate_limiter = RateLimiter()
+    app.state.sampler = SampleBudget()
     app.add_middleware(CountRequests, metrics=app.state.metrics)
     return app
 

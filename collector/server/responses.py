@@ -26,6 +26,18 @@ def error_response(status: int, code: str, detail: str, headers: dict[str, str] 
     return JSON({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 
+def cors_headers(origin: str | None) -> dict[str, str]:
+    """What lets a page read an answer of /v1/batch. Every answer of it carries them, refusals too (an
+    origin refused, a rate exceeded, a bad batch), so the console shows the collector's message instead
+    of an opaque CORS error. Safe for any origin: no credentials are allowed, and the body says nothing
+    a client without an Origin header could not read."""
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+
+
+def _batch_cors(request: Request) -> dict[str, str]:
+    return cors_headers(request.headers.get("origin")) if request.url.path == BATCH_PATH else {}
+
+
 # -- errors: the one place they become responses ------------------------------------------------
 
 
@@ -33,13 +45,14 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     if request.url.path == BATCH_PATH:
         request.app.state.metrics.batches_refused.inc(exc.code)
-    return error_response(exc.status, exc.code, exc.detail, exc.headers)
+    return error_response(exc.status, exc.code, exc.detail, {**exc.headers, **_batch_cors(request)})
 
 
 async def on_overloaded(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Overloaded)
     request.app.state.metrics.batches_refused.inc("overloaded")
-    return error_response(503, "overloaded", f"{exc}; retry later", {"Retry-After": str(exc.retry_after_s)})
+    headers = {"Retry-After": str(exc.retry_after_s), **_batch_cors(request)}
+    return error_response(503, "overloaded", f"{exc}; retry later", headers)
 
 
 async def on_store_error(request: Request, exc: Exception) -> Response:
