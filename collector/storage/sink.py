@@ -254,9 +254,9 @@ class Writer:
             self._metrics.insert_failures.inc()
             raise
         self._recent.add(batch.ids)
+        self._committed(records)
         crash_point("writer.before_delete")
         segment.path.unlink()
-        self._committed(records)
 
     def _committed(self, records: list[Record]) -> None:
         """Time to queryable: from the oldest receipt in the segment to now, when ClickHouse has it all."""
@@ -329,8 +329,8 @@ class Writer:
             write_segment(target, refused)
             self._metrics.quarantined.inc(by=sum(len(r.ids) for r in refused))
             log.error("%d refused requests of segment %s are kept in %s", len(refused), segment.token, target)
-        segment.path.unlink()
         self._committed(records)
+        segment.path.unlink()
 
     def _add_counters(self, counters: Counter[CounterKey], settings: dict[str, str]) -> None:
         if counters:
