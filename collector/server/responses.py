@@ -58,7 +58,10 @@ async def on_overloaded(request: Request, exc: Exception) -> Response:
 async def on_store_error(request: Request, exc: Exception) -> Response:
     log.error("store error on %s: %s", request.url.path, exc)
     return error_response(
-        503, "store_unavailable", "the event store cannot answer right now; retry later", {"Retry-After": "5"}
+        503,
+        "store_unavailable",
+        "the event store cannot answer right now; retry later",
+        {"Retry-After": "5", **_batch_cors(request)},
     )
 
 
@@ -66,12 +69,12 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     detail = f"{request.method} {request.url.path}: {exc.detail}"
-    return error_response(exc.status_code, code, detail, dict(exc.headers or {}))
+    return error_response(exc.status_code, code, detail, {**(exc.headers or {}), **_batch_cors(request)})
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "footfall hit a bug; it is logged on the server")
+    return error_response(500, "internal_error", "footfall hit a bug; it is logged on the server", _batch_cors(request))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
