@@ -69,6 +69,7 @@ def every_read(page: str) -> list[tuple[str, dict[str, str]]]:
         ("/api/v1/funnel", {"steps": "$pageview,signup"}),
         ("/api/v1/pages", {}),
         ("/api/v1/counters", {}),
+        ("/api/v1/live", {}),
     ]
 
 

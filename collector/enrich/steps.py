@@ -354,18 +354,22 @@ def enrich(event: wire.AnyEvent, arrival: Arrival) -> EventRow | DropReason:
 
 @dataclass
 class Enriched:
-    """A request's rows to store, and how many events each policy dropped."""
+    """A request's rows to store, how many events each policy dropped, and the first few events it
+    dropped for each reason (for the drop samples)."""
 
     rows: list[EventRow] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
+    examples: list[tuple[DropReason, wire.AnyEvent]] = field(default_factory=list)
 
 
-def enrich_all(events: Iterable[wire.AnyEvent], arrival: Arrival) -> Enriched:
+def enrich_all(events: Iterable[wire.AnyEvent], arrival: Arrival, *, examples_per_reason: int = 0) -> Enriched:
     out = Enriched()
     for event in events:
         row = enrich(event, arrival)
         if isinstance(row, DropReason):
             out.dropped[row] += 1
+            if out.dropped[row] <= examples_per_reason:
+                out.examples.append((row, event))
         else:
             out.rows.append(row)
     return out

@@ -7,6 +7,7 @@ import msgspec
 
 from collector import __version__
 from collector.reports.answers import REPORTS
+from collector.reports.live import LiveQuery
 
 _ERRORS = {
     "401": {"description": "no read key, or not this site's (`missing_read_key`, `unknown_read_key`)"},
@@ -46,6 +47,13 @@ def spec() -> dict[str, Any]:
                 ],
                 "responses": {"200": {"description": "events"}, **_ERRORS},
             }
+        }
+    }
+    paths["/api/v1/live"] = {
+        "get": {
+            "summary": "The last events as they arrived, samples of what was dropped and why, counters, ingest health.",
+            "parameters": _parameters(LiveQuery),
+            "responses": {"200": {"description": "docs/api.md#live"}, **_ERRORS},
         }
     }
     for name, (_, kind, summary) in REPORTS.items():

@@ -24,8 +24,9 @@ from collector.reports import openapi
 from collector.server import admin
 from collector.server.intake import batch, batch_preflight, script
 from collector.server.pipeline import enriching, pipeline, refresh_sites
-from collector.server.read_api import events, openapi_spec, report
+from collector.server.read_api import events, live, openapi_spec, report
 from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, JSON
+from collector.server.samples import SampleBudget
 from collector.settings import Settings
 from collector.storage import migrate
 from collector.storage.site_registry import Sites
@@ -146,6 +147,7 @@ def create_app(
         Route("/v1/schema", schema, methods=["GET"]),
         Route("/s/{key}.js", script, methods=["GET"]),
         Route("/api/v1/events", events, methods=["GET"]),
+        Route("/api/v1/live", live, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi_spec, methods=["GET"]),
         Route("/api/v1/{report}", report, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -163,6 +165,7 @@ def create_app(
     app.state.admin_token = admin_token
     app.state.unknown_host_logged = False
     app.state.rate_limiter = RateLimiter()
+    app.state.sampler = SampleBudget()
     app.add_middleware(CountRequests, metrics=app.state.metrics)
     return app
 

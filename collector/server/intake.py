@@ -14,15 +14,15 @@ from starlette.responses import Response
 
 from collector import wire
 from collector.enrich.steps import Arrival, Enriched, enrich_all
-from collector.errors import ApiError, StoreError
+from collector.errors import ApiError, Overloaded, StoreError
 from collector.faults import crash_point
 from collector.ingest import batch as ingest
 from collector.metrics import Metrics
-from collector.server import snippet
-from collector.server.responses import JSON, error_response
+from collector.server import samples, snippet
+from collector.server.responses import JSON, cors_headers, error_response
 from collector.settings import Limits
 from collector.sites import Site
-from collector.storage.rows import encode
+from collector.storage.rows import SampleRow, encode
 from collector.storage.segments import Record
 from collector.storage.site_registry import Sites
 
@@ -48,9 +48,13 @@ async def batch(request: Request) -> Response:
     query_key = None if decoded.key else request.query_params.get("key")  # parse the URL only when needed
     site = await _site_for_write_key(state, ingest.write_key(decoded, query_key))
     origin = headers.get("origin")
-    ingest.check_origin(site, origin)
-    cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
-    ingest.check_rate(state.rate_limiter, site, len(decoded.events), limits)
+    try:
+        ingest.check_origin(site, origin)
+        ingest.check_rate(state.rate_limiter, site, len(decoded.events), limits)
+    except ApiError as exc:
+        await _count_refused_batch(state, site, decoded, exc, received_ms=received_ms, origin=origin)
+        raise
+    cors = cors_headers(origin)
     peer = request.client.host if request.client else ""
     arrival = await state.enricher.arrival(
         site,
@@ -68,6 +72,8 @@ async def batch(request: Request) -> Response:
         rows=encode(enriched.rows) if enriched.rows else b"",
         ids=[row.event_id for row in enriched.rows],
         counters=_counters(checked, enriched, decoded.context.sdk_dropped),
+        received_ms=received_ms,
+        samples=_encoded(samples.of_request(state.sampler, decoded, arrival, checked, enriched)),
     )
     # 202 only once the rows are on disk; with nothing to store the counts need not wait.
     crash_point("ingest.before_append")
@@ -88,17 +94,43 @@ async def batch(request: Request) -> Response:
 def admit(batch: wire.Batch, arrival: Arrival, limits: Limits) -> tuple[ingest.Checked, Enriched]:
     """A decoded batch's events checked one by one (collector.ingest), then those that pass enriched."""
     checked = ingest.check_events(batch, arrival, limits=limits)
-    return checked, enrich_all(checked.events, arrival)
+    return checked, enrich_all(checked.events, arrival, examples_per_reason=samples.PER_REQUEST)
+
+
+async def _count_refused_batch(
+    state: Any, site: Site, batch: wire.Batch, refusal: ApiError, *, received_ms: int, origin: str | None
+) -> None:
+    """A batch of a known site refused as a whole (origin, rate) is counted and sampled for that site, in a
+    record of its own through the spool, as every other count is. The answer stays the refusal: a full
+    spool costs the count, never turns a 403 into a 503."""
+    detail = f"origin {origin!r}" if refusal.code == "origin_not_allowed" else refusal.detail
+    record = Record(
+        site_id=site.site_id,
+        hour=received_ms // 3_600_000 * 3600,
+        rows=b"",
+        ids=[],
+        counters=[("rejected", refusal.code, len(batch.events))],
+        received_ms=received_ms,
+        samples=_encoded(
+            samples.of_refusal(state.sampler, site, batch, received_ms=received_ms, reason=refusal.code, detail=detail)
+        ),
+    )
+    with contextlib.suppress(Overloaded):
+        await state.spool.append(record, durable=False)
+
+
+def _encoded(rows: list[SampleRow]) -> bytes:
+    return encode(rows) if rows else b""
 
 
 async def batch_preflight(request: Request) -> Response:
+    """Every origin may ask: the origin check is the POST's, which answers a refused origin with a 403
+    the page can read (and counts it for the site). A refused preflight would show only an opaque CORS
+    error in the console, however it were answered, and keep the POST from being counted; it would
+    protect nothing, since the snippet's text/plain POSTs need no preflight."""
     origin = request.headers.get("origin", "")
-    sites: Sites = request.app.state.sites
-    key = request.query_params.get("key")
-    site = sites.by_write_key(key) if key else None
-    allowed = site.allows_origin(origin) if site else any(s.allows_origin(origin) for s in sites.all())
-    if not origin or not allowed:
-        return error_response(403, "origin_not_allowed", f"origin {origin!r} may not send events here")
+    if not origin:
+        return error_response(403, "origin_not_allowed", "a preflight without an Origin header is not a browser's")
     return Response(
         status_code=204,
         headers={

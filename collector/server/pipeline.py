@@ -18,6 +18,7 @@ from collector.enrich.steps import Enricher
 from collector.errors import StoreError
 from collector.metrics import Metrics
 from collector.settings import Settings
+from collector.storage.health import HealthProbe
 from collector.storage.sink import RecentIds, Writer, warm_recent_ids
 from collector.storage.site_registry import Sites
 from collector.storage.spool import Folders, Spool, claim_folder
@@ -101,8 +102,11 @@ async def pipeline(state: Any, settings: Settings, *, edges: bool) -> AsyncItera
             edges=edges,
             damaged=lambda damage: state.metrics.spool_damaged.inc(by=damage.records),
         )
-        writer = Writer(state.store, folders, state.metrics, recent=recent, wake=spool.sealed_event)
+        writer = Writer(
+            state.store, folders, state.metrics, recent=recent, wake=spool.sealed_event, now_ms=state.now_ms
+        )
         state.writer = writer
+        state.ingest_health = HealthProbe(writer, Path(settings.spool_path), now_ms=state.now_ms)
         await writer.start()
         try:
             yield

@@ -2,7 +2,7 @@
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,6 +10,7 @@ from starlette.responses import Response
 from collector.errors import ApiError
 from collector.reports import answers as reports
 from collector.reports import api as query
+from collector.reports import live as live_report
 from collector.server.responses import JSON
 
 # -- read API -----------------------------------------------------------------------------------
@@ -23,6 +24,21 @@ async def events(request: Request) -> Response:
     site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
     params = dict(request.query_params)
     return JSON(await asyncio.to_thread(query.recent_events, state.store, site, params), headers=PRIVATE)
+
+
+async def live(request: Request) -> Response:
+    """GET /api/v1/live: collector/reports/live.py, with this process's ingest health (the main process's:
+    edges relay the read API to it)."""
+    state = request.app.state
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    params = live_report.parse(dict(request.query_params))
+    probe = getattr(state, "ingest_health", None)  # set while the writer runs
+
+    def answer() -> dict[str, Any]:
+        health = probe() if probe is not None else None
+        return live_report.live(state.store, site, params, now_ms=state.now_ms(), health=health)
+
+    return JSON({"site": site.name, **await asyncio.to_thread(answer)}, headers=PRIVATE)
 
 
 async def report(request: Request) -> Response:

@@ -27,6 +27,18 @@ def error_response(status: int, code: str, detail: str, headers: dict[str, str] 
     return JSON({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 
+def cors_headers(origin: str | None) -> dict[str, str]:
+    """What lets a page read an answer of /v1/batch. Every answer of it carries them, refusals too (an
+    origin refused, a rate exceeded, a bad batch), so the console shows the collector's message instead
+    of an opaque CORS error. Safe for any origin: no credentials are allowed, and the body says nothing
+    a client without an Origin header could not read."""
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+
+
+def _batch_cors(request: Request) -> dict[str, str]:
+    return cors_headers(request.headers.get("origin")) if request.url.path == BATCH_PATH else {}
+
+
 # -- errors: the one place they become responses ------------------------------------------------
 
 
@@ -36,19 +48,23 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
         request.app.state.metrics.batches_refused.inc(exc.code)
     if web.wants_page(request):
         return web.error_page(exc.status, exc.detail, exc.headers)
-    return error_response(exc.status, exc.code, exc.detail, exc.headers)
+    return error_response(exc.status, exc.code, exc.detail, {**exc.headers, **_batch_cors(request)})
 
 
 async def on_overloaded(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Overloaded)
     request.app.state.metrics.batches_refused.inc("overloaded")
-    return error_response(503, "overloaded", f"{exc}; retry later", {"Retry-After": str(exc.retry_after_s)})
+    headers = {"Retry-After": str(exc.retry_after_s), **_batch_cors(request)}
+    return error_response(503, "overloaded", f"{exc}; retry later", headers)
 
 
 async def on_store_error(request: Request, exc: Exception) -> Response:
     log.error("store error on %s: %s", request.url.path, exc)
     return error_response(
-        503, "store_unavailable", "the event store cannot answer right now; retry later", {"Retry-After": "5"}
+        503,
+        "store_unavailable",
+        "the event store cannot answer right now; retry later",
+        {"Retry-After": "5", **_batch_cors(request)},
     )
 
 
@@ -58,12 +74,12 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     detail = f"{request.method} {request.url.path}: {exc.detail}"
     if web.wants_page(request):
         return web.error_page(exc.status_code, detail, dict(exc.headers or {}))
-    return error_response(exc.status_code, code, detail, dict(exc.headers or {}))
+    return error_response(exc.status_code, code, detail, {**(exc.headers or {}), **_batch_cors(request)})
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "footfall hit a bug; it is logged on the server")
+    return error_response(500, "internal_error", "footfall hit a bug; it is logged on the server", _batch_cors(request))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

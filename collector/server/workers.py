@@ -35,6 +35,7 @@ from collector.server import app as collector_app
 from collector.server import http_protocol, pipeline
 from collector.server.intake import batch, batch_preflight, script
 from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, error_response
+from collector.server.samples import SampleBudget
 from collector.settings import Settings
 from collector.storage.site_registry import Sites
 
@@ -165,6 +166,7 @@ def edge_app(settings: Settings, upstream: str, *, main_pid: int) -> Starlette:
     app.state.schema = wire.json_schema()
     app.state.now_ms = lambda: time.time_ns() // 1_000_000
     app.state.rate_limiter = RateLimiter()
+    app.state.sampler = SampleBudget()
     app.state.unknown_host_logged = False
     app.add_middleware(collector_app.CountRequests, metrics=app.state.metrics)
     return app

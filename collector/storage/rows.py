@@ -94,11 +94,26 @@ class CounterRow(msgspec.Struct, gc=False):
     events: int
 
 
+class SampleRow(msgspec.Struct, kw_only=True, gc=False):
+    """One refused or dropped event, as it was (migration 0012: kept for a few days)."""
+
+    site_id: int
+    received_at: str
+    outcome: str  # rejected / dropped
+    reason: str
+    type: str = ""
+    name: str = ""
+    path: str = ""  # scrubbed as stored paths are
+    library: str = ""
+    detail: str = ""  # the validation error, the bot's name, the refused origin...
+
+
 EVENT_COLUMNS: Final = EventRow.__struct_fields__
 COUNTER_COLUMNS: Final = CounterRow.__struct_fields__
+SAMPLE_COLUMNS: Final = SampleRow.__struct_fields__
 
 _encoder: Final = msgspec.json.Encoder()
 
 
-def encode(rows: list[EventRow] | list[CounterRow]) -> bytes:
+def encode(rows: list[EventRow] | list[CounterRow] | list[SampleRow]) -> bytes:
     return _encoder.encode_lines(rows)

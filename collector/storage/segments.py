@@ -30,13 +30,19 @@ MAX_RECORD_BYTES: Final = 64 << 20  # far above any request (8 MiB inflated); a 
 
 class Record(msgspec.Struct, array_like=True, frozen=True):
     """One request's worth: its rows (JSONEachRow, one line per event), their ids in the same order,
-    and what to add to the site's ingest counters once the rows are stored."""
+    what to add to the site's ingest counters once the rows are stored, when it arrived, and samples of
+    what was refused or dropped (JSONEachRow of rows.SampleRow).
+
+    The format grows only by fields with defaults at the end: a segment written by an older footfall
+    decodes with them (received_ms 0: unknown), and an older footfall ignores the fields it lacks."""
 
     site_id: int
     hour: int  # epoch seconds of the hour the request arrived in
     rows: bytes
     ids: list[str]
     counters: list[tuple[str, str, int]]  # (outcome, reason, events)
+    received_ms: int = 0  # by the app's clock; the writer measures the time to queryable from it
+    samples: bytes = b""
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -156,6 +162,24 @@ def scan(path: Path) -> tuple[int, int, Damage]:
         offset, good = end, good + 1
     torn = len(data) - offset
     return offset, good, Damage(records=1 if torn else 0, bytes=torn)
+
+
+def count_records(path: Path) -> int:
+    """How many records a segment holds, by their lengths alone (a seek per record, nothing decoded or
+    checked): cheap enough for a health reading of a spool that holds a long outage."""
+    count = 0
+    with path.open("rb") as handle:
+        if handle.read(len(MAGIC)) != MAGIC:
+            return 0
+        offset, size = len(MAGIC), os.fstat(handle.fileno()).st_size
+        while offset + HEADER.size <= size:
+            handle.seek(offset)
+            length, _ = HEADER.unpack(handle.read(HEADER.size))
+            offset += HEADER.size + length
+            if length > MAX_RECORD_BYTES or offset > size:
+                break
+            count += 1
+    return count
 
 
 def _records(data: bytes) -> tuple[list[Record], Damage]:

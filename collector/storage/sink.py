@@ -25,7 +25,7 @@ from collector.errors import QueryError, StoreError, StoreUnavailable
 from collector.faults import crash_point
 from collector.metrics import Metrics
 from collector.settings import Batching
-from collector.storage.rows import COUNTER_COLUMNS, EVENT_COLUMNS, CounterRow, encode
+from collector.storage.rows import COUNTER_COLUMNS, EVENT_COLUMNS, SAMPLE_COLUMNS, CounterRow, encode
 from collector.storage.segments import Damage, Record, Segment, read_segment, sealed_segments, write_segment
 from collector.storage.sql import run
 from collector.storage.store import Store
@@ -35,6 +35,7 @@ log = logging.getLogger("footfall.sink")
 CounterKey = tuple[int, int, str, str]  # site_id, hour (epoch s), outcome, reason
 POLL_S = 0.25  # how often folders of other processes are looked at
 BACKOFF_S = (0.5, 30.0)  # first and longest pause between retries while ClickHouse is away
+RECENT_LAGS = 100  # segments whose time to queryable the health reading's p95 covers
 
 
 class RecentIds:
@@ -82,12 +83,13 @@ def _day(epoch_text: str) -> str:
 
 @dataclass
 class Batch:
-    """What one segment becomes: rows to insert and counters to add, after dropping repeats."""
+    """What one segment becomes: rows to insert, counters to add and drop samples, after dropping repeats."""
 
     rows: bytes
     count: int
     ids: list[str]
     counters: Counter[CounterKey]
+    samples: bytes = b""
 
 
 def prepare(records: list[Record], recent: RecentIds) -> Batch:
@@ -95,6 +97,7 @@ def prepare(records: list[Record], recent: RecentIds) -> Batch:
     ids: list[str] = []
     counters: Counter[CounterKey] = Counter()
     seen: set[str] = set()
+    samples = b"".join(record.samples for record in records)
     for record in records:
         for outcome, reason, n in record.counters:
             counters[(record.site_id, record.hour, outcome, reason)] += n
@@ -112,7 +115,7 @@ def prepare(records: list[Record], recent: RecentIds) -> Batch:
             ids.append(event_id)
         counters[(record.site_id, record.hour, "accepted", "")] -= len(repeats)
         counters[(record.site_id, record.hour, "dropped", "duplicate")] += len(repeats)
-    return Batch(rows=b"".join(parts), count=len(ids), ids=ids, counters=+counters)
+    return Batch(rows=b"".join(parts), count=len(ids), ids=ids, counters=+counters, samples=samples)
 
 
 class Writer:
@@ -124,6 +127,7 @@ class Writer:
         *,
         recent: RecentIds,
         wake: asyncio.Event | None = None,
+        now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._store = store
         self._folders = folders
@@ -134,12 +138,34 @@ class Writer:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._last_error: str | None = None
+        self._problem = ""
         self.damage = Damage()
         self._started = time.time()
+        self._now_ms = now_ms
+        # What the health reading shows (collector.storage.health); set in the writer's thread, read in others.
+        self.failing_since_ms: int | None = None
+        self.last_commit_ms: int | None = None
+        self.segments_stored = 0
+        self.lags_ms: deque[int] = deque(maxlen=RECENT_LAGS)  # commit - oldest receipt, per segment
         metrics.gauge("footfall_spool_segments", "Sealed spool segments waiting for ClickHouse.", self.backlog)
 
     def failing(self) -> str | None:
         return self._last_error
+
+    @property
+    def problem(self) -> str:
+        """What kind of failure `failing` describes, in a word a dashboard may show: "" (none),
+        "clickhouse_unavailable" or "writer_error" (a bug: the log has it)."""
+        return self._problem
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def _fail(self, problem: str, message: str) -> None:
+        if self._last_error is None:
+            self.failing_since_ms = self._now_ms()
+        self._problem, self._last_error = problem, message
 
     def backlog(self) -> int:
         return sum(len(sealed_segments(folder)) for folder in self._folders() if folder.is_dir())
@@ -175,7 +201,7 @@ class Writer:
                 for segment in segments:
                     await asyncio.to_thread(self.store_segment, segment)
             except StoreUnavailable as exc:
-                self._last_error = f"cannot write to ClickHouse: {exc}"
+                self._fail("clickhouse_unavailable", f"cannot write to ClickHouse: {exc}")
                 log.error("%s; %d segments wait on disk, retrying in %.1fs", self._last_error, len(segments), pause)
                 if self._stopping:
                     return
@@ -185,14 +211,14 @@ class Writer:
                 pause = min(pause * 2, BACKOFF_S[1])
                 continue
             except Exception as exc:  # a bug: say so, keep the segments, keep the writer alive
-                self._last_error = f"the writer failed: {exc}"
+                self._fail("writer_error", f"the writer failed: {exc}")
                 log.exception("the writer failed; %d segments wait on disk", len(segments))
                 if self._stopping:
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopped.wait(), timeout=BACKOFF_S[1])
                 continue
-            self._last_error = None
+            self._last_error, self._problem, self.failing_since_ms = None, "", None
             pause = BACKOFF_S[0]
 
     def store_segment(self, segment: Segment) -> None:
@@ -209,6 +235,7 @@ class Writer:
         # already there (same token) and the events not, so both end up stored exactly once.
         try:
             self._add_counters(batch.counters, settings)
+            self._add_samples(segment, batch.samples, settings)
             crash_point("writer.between_inserts")
             if batch.count:
                 started = time.perf_counter()
@@ -227,8 +254,28 @@ class Writer:
             self._metrics.insert_failures.inc()
             raise
         self._recent.add(batch.ids)
+        self._committed(records)
         crash_point("writer.before_delete")
         segment.path.unlink()
+
+    def _committed(self, records: list[Record]) -> None:
+        """Time to queryable: from the oldest receipt in the segment to now, when ClickHouse has it all."""
+        now = self.last_commit_ms = self._now_ms()
+        self.segments_stored += 1
+        received = [r.received_ms for r in records if r.received_ms]  # 0: a segment of an older footfall
+        if received:
+            self.lags_ms.append(max(0, now - min(received)))
+
+    def _add_samples(self, segment: Segment, samples: bytes, settings: dict[str, str]) -> None:
+        """Drop samples are diagnostics: ClickHouse refusing them costs them, never the segment's events.
+        (A kill inside this insert can lose them for good, where events are checked: _insert_missing.)"""
+        if not samples:
+            return
+        try:
+            self._store.insert("ingest_samples", samples, columns=SAMPLE_COLUMNS, settings=settings)
+        except QueryError as exc:
+            self._metrics.insert_failures.inc()
+            log.error("ClickHouse refused the drop samples of segment %s; they are skipped: %s", segment.token, exc)
 
     def _insert_missing(self, segment: Segment, batch: "Batch") -> None:
         """A segment left by an earlier process may have been cut short by a kill inside ClickHouse's
@@ -282,6 +329,7 @@ class Writer:
             write_segment(target, refused)
             self._metrics.quarantined.inc(by=sum(len(r.ids) for r in refused))
             log.error("%d refused requests of segment %s are kept in %s", len(refused), segment.token, target)
+        self._committed(records)
         segment.path.unlink()
 
     def _add_counters(self, counters: Counter[CounterKey], settings: dict[str, str]) -> None:

@@ -2,7 +2,15 @@ from datetime import timedelta
 
 from support import NOW, iso
 
-from collector.storage.rows import COUNTER_COLUMNS, EVENT_COLUMNS, EventRow, encode, epoch_ms, epoch_text
+from collector.storage.rows import (
+    COUNTER_COLUMNS,
+    EVENT_COLUMNS,
+    SAMPLE_COLUMNS,
+    EventRow,
+    encode,
+    epoch_ms,
+    epoch_text,
+)
 from collector.storage.store_chdb import ChdbStore
 
 
@@ -13,6 +21,7 @@ def columns(store: ChdbStore, table: str) -> list[str]:
 def test_row_structs_match_the_tables(store: ChdbStore) -> None:
     assert sorted(EVENT_COLUMNS) == sorted(columns(store, "events"))
     assert sorted(COUNTER_COLUMNS) == sorted(columns(store, "ingest_counters"))
+    assert sorted([*SAMPLE_COLUMNS, "stored_at"]) == sorted(columns(store, "ingest_samples"))  # stored_at: now()
 
 
 def test_times_survive_the_trip_exactly(store: ChdbStore) -> None:

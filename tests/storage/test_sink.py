@@ -7,11 +7,12 @@ import time
 import uuid
 from pathlib import Path
 
+import msgspec
 from support import NOW_MS, Switchable, spool_folder, wait_until
 
 from collector.metrics import Metrics
 from collector.settings import Batching
-from collector.storage.rows import EVENT_COLUMNS, EventRow, encode, epoch_text
+from collector.storage.rows import EVENT_COLUMNS, EventRow, SampleRow, encode, epoch_text
 from collector.storage.segments import Record, sealed_segments, write_segment
 from collector.storage.sink import RecentIds, Writer, warm_recent_ids
 from collector.storage.spool import Spool
@@ -84,6 +85,38 @@ def test_a_segment_replayed_after_a_crash_is_stored_once(store: ChdbStore, tmp_p
     fresh.store_segment(sealed_segments(folder)[0])
     assert events(store) == 4
     assert counters(store) == {("accepted", ""): 4}
+
+
+def test_drop_samples_are_stored_once_though_the_segment_is_replayed(store: ChdbStore, tmp_path: Path) -> None:
+    folder = spool_folder(tmp_path)
+    bot = SampleRow(site_id=1, received_at=epoch_text(NOW_MS), outcome="dropped", reason="bot", type="pageview")
+    refused = Record(
+        site_id=1, hour=HOUR, rows=b"", ids=[], counters=[("dropped", "bot", 2)], samples=encode([bot, bot])
+    )
+    path = segment_file(folder, 1, [refused, record(1)])
+    saved = tmp_path / "copy"
+    shutil.copy(path, saved)
+    writer(store, folder)[0].store_segment(sealed_segments(folder)[0])
+    shutil.copy(saved, path)  # killed before the delete: replayed by the next process
+    writer(store, folder)[0].store_segment(sealed_segments(folder)[0])
+    rows = store.query("SELECT outcome, reason, type FROM footfall.ingest_samples")
+    assert rows == [{"outcome": "dropped", "reason": "bot", "type": "pageview"}] * 2
+    assert counters(store) == {("accepted", ""): 1, ("dropped", "bot"): 2}
+
+
+def test_the_writer_measures_the_time_from_receipt_to_commit(store: ChdbStore, tmp_path: Path) -> None:
+    folder = spool_folder(tmp_path)
+    late, early = (msgspec.structs.replace(record(1), received_ms=NOW_MS - ms) for ms in (200, 1500))
+    old = record(1)  # written by an older footfall: no receipt time, not measured
+    segment_file(folder, 1, [late, early, old])
+    segment_file(folder, 2, [old])
+    write = Writer(
+        store, lambda: [folder], Metrics(), recent=RecentIds(max_ids=10, max_age_s=60), now_ms=lambda: NOW_MS
+    )
+    for segment in sealed_segments(folder):
+        write.store_segment(segment)
+    assert list(write.lags_ms) == [1500]  # the segment's oldest request
+    assert (write.last_commit_ms, write.segments_stored) == (NOW_MS, 2)
 
 
 def test_a_replay_dropped_as_a_duplicate_without_its_rows_is_inserted_again(store: ChdbStore, tmp_path: Path) -> None:
