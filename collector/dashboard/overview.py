@@ -55,7 +55,17 @@ def _stats(current: dict[str, Any], previous: dict[str, Any]) -> list[Stat]:
     for label, key, kind, more_is_better in STATS:
         change = charts.change(current[key], previous[key])
         better = None if not change else (change > 0) == more_is_better
-        out.append(Stat(label=label, key=key, kind=kind, current=current[key], previous=previous[key], change=change, better=better))
+        out.append(
+            Stat(
+                label=label,
+                key=key,
+                kind=kind,
+                current=current[key],
+                previous=previous[key],
+                change=change,
+                better=better,
+            )
+        )
     return out
 
 
@@ -73,8 +83,8 @@ def overview(store: Store, site: Site, query: dict[str, str], today: date) -> Vi
     except ApiError as exc:
         if exc.status != 422:
             raise
-        context = {"panels": None, "filters": filters, "clear": dict.fromkeys(FILTERS)}
-        return View(template="overview.html", context=context, error=exc.detail)
+        empty = {"panels": None, "filters": filters, "clear": dict.fromkeys(FILTERS)}
+        return View(template="overview.html", context=empty, error=exc.detail)
     points = panels["timeseries"]["points"]
     series = {
         "interval": panels["timeseries"]["interval"],
@@ -88,14 +98,27 @@ def overview(store: Store, site: Site, query: dict[str, str], today: date) -> Vi
             name="timeseries",
             title="Visitors over time",
             columns=("bucket", "visitors", "pageviews", "sessions", "events", "bounce_rate", "visit_duration_s"),
-            rows=[[p["bucket"], p["visitors"], p["pageviews"], p["sessions"], p["events"], p["bounce_rate"], p["visit_duration_s"]] for p in points],
+            rows=[
+                [
+                    p["bucket"],
+                    p["visitors"],
+                    p["pageviews"],
+                    p["sessions"],
+                    p["events"],
+                    p["bounce_rate"],
+                    p["visit_duration_s"],
+                ]
+                for p in points
+            ],
         ),
         *(
             Table(
                 name=dim,
                 title=TITLES[dim],
                 columns=(dim, *columns[1:]),
-                rows=[[_shown(dim, r["value"]), *(r[c] for c in columns[1:])] for r in panels["breakdowns"][dim]["rows"]],
+                rows=[
+                    [_shown(dim, r["value"]), *(r[c] for c in columns[1:])] for r in panels["breakdowns"][dim]["rows"]
+                ],
             )
             for dim in DIMENSIONS
         ),
@@ -109,10 +132,13 @@ def overview(store: Store, site: Site, query: dict[str, str], today: date) -> Vi
             name="revenue",
             title="Revenue",
             columns=("currency", "revenue", "orders", "visitors"),
-            rows=[[c["currency"] or "(none)", c["revenue"], c["orders"], c["visitors"]] for c in panels["revenue"]["currencies"]],
+            rows=[
+                [c["currency"] or "(none)", c["revenue"], c["orders"], c["visitors"]]
+                for c in panels["revenue"]["currencies"]
+            ],
         ),
     ]
-    context = {
+    context: dict[str, Any] = {
         "panels": panels,
         "stats": _stats(panels["overview"]["current"], panels["overview"]["previous"]),
         "series": series,
