@@ -60,6 +60,10 @@ async def on_overloaded(request: Request, exc: Exception) -> Response:
 
 async def on_store_error(request: Request, exc: Exception) -> Response:
     log.error("store error on %s: %s", request.url.path, exc)
+    if web.wants_page(request):
+        return web.error_page(
+            503, "The event store cannot answer right now; try again in a moment.", {"Retry-After": "5"}
+        )
     return error_response(
         503,
         "store_unavailable",
