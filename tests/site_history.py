@@ -27,7 +27,7 @@ def history(site_id: int, now: datetime, *, people: int = 60, seed: int = 7) -> 
     rows: list[EventRow] = []
     for n in range(people):
         anonymous = f"anon-{n}"
-        first = now - timedelta(days=rng.randrange(0, 42), hours=rng.randrange(0, 9))
+        first = now - timedelta(days=rng.randrange(0, 42), hours=rng.randrange(1, 9))  # all in the past
         referrer, utm_source, utm_medium = SOURCES[n % len(SOURCES)]
         country, device, browser, os = PLACES[n % len(PLACES)]
         visits = 1 + (n % 4)
@@ -58,7 +58,7 @@ def history(site_id: int, now: datetime, *, people: int = 60, seed: int = 7) -> 
                         os,
                     )
                 )
-            if v == 0 and n % 2 == 0:
+            if v == 0 and n % 2 == 1:
                 rows.append(
                     _row(
                         site_id,
@@ -77,8 +77,8 @@ def history(site_id: int, now: datetime, *, people: int = 60, seed: int = 7) -> 
                         os,
                     )
                 )
-            if v >= 1 and n % 4 == 1:
-                props = {"revenue": 10 + n, "currency": "EUR" if n % 8 == 1 else "USD"}
+            if v >= 1 and n % 4 == 3:
+                props = {"revenue": 10 + n, "currency": "EUR" if n % 8 == 3 else "USD"}
                 rows.append(
                     _row(
                         site_id,
