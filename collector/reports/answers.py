@@ -15,6 +15,7 @@ from msgspec import Meta
 
 from collector.reports.api import Range, days, parse, to_page_key
 from collector.reports.api import dates as _dates
+from collector.reports.traffic import TRAFFIC
 from collector.sites import Site
 from collector.storage.sql import run
 from collector.storage.store import Params, Store
@@ -335,4 +336,5 @@ REPORTS: Final[dict[str, tuple[Report, type[Range], str]]] = {
     "funnel": (funnel, FunnelQuery, "People through ordered steps within a time window."),
     "pages": (pages, PagesQuery, "Pageviews and visitors per page."),
     "counters": (counters, CountersQuery, "Events accepted, rejected and dropped, by reason."),
+    **{name: (answer, kind, summary) for name, (answer, kind, summary, _) in TRAFFIC.items()},
 }
