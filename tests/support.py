@@ -1,5 +1,6 @@
 """Helpers the tests share: a real uvicorn on loopback, a pinned clock, event builders."""
 
+import itertools
 import os
 import socket
 import threading
@@ -17,7 +18,11 @@ import uvicorn
 from starlette.applications import Starlette
 
 from collector.errors import StoreUnavailable
+from collector.metrics import Metrics
 from collector.server.http_protocol import SERVE_OPTIONS
+from collector.storage.rows import EventRow, encode
+from collector.storage.segments import Record, sealed_segments, write_segment
+from collector.storage.sink import RecentIds, Writer
 from collector.storage.spool import Spool
 from collector.storage.store import Params, Row, Store
 from collector.storage.store_chdb import ChdbStore
@@ -209,3 +214,24 @@ def stored_once(store: Store, sent: set[str]) -> None:
     assert ids == sent
     assert row == {"n": len(sent), "ids": len(sent)}, "an event stored twice"
     assert counted == [{"n": len(sent)}]
+
+
+_segments = itertools.count(1)
+
+
+def store_through_the_writer(store: ChdbStore, folder: Path, rows: list[EventRow], retries: list[int]) -> None:
+    """Rows in segments of up to 7, stored by the real writer; `retries` names rows a client sends
+    again in a later segment, and every segment is replayed once as after a crash."""
+    writer = Writer(store, lambda: [folder], Metrics(), recent=RecentIds(max_ids=10_000, max_age_s=600))
+    again = [rows[i % len(rows)] for i in retries]
+    chunks = [rows[i : i + 7] for i in range(0, len(rows), 7)] + ([again] if again else [])
+    for chunk in chunks:
+        ids = [r.event_id for r in chunk]
+        record = Record(
+            site_id=chunk[0].site_id, hour=0, rows=encode(chunk), ids=ids, counters=[("accepted", "", len(ids))]
+        )
+        path = folder / f"{next(_segments):020d}.seg"
+        for _ in range(2):  # stored, then replayed: the deduplication token drops the second insert
+            write_segment(path, [record])
+            (segment,) = sealed_segments(folder)
+            writer.store_segment(segment)

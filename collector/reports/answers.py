@@ -8,33 +8,22 @@ tests and benchmarks/queries.py compare the two.
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Annotated, Any, Final, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
-from collector.errors import ApiError
-from collector.privacy import page_key
-from collector.reports.api import FIRST_DAY, check_day
+from collector.reports.api import Range, days, parse, to_page_key
+from collector.reports.api import dates as _dates
+from collector.reports.traffic import TRAFFIC
 from collector.sites import Site
 from collector.storage.sql import run
 from collector.storage.store import Params, Store
-
-MAX_RANGE_DAYS: Final = 3660
-DEFAULT_DAYS: Final = 30
 
 Page = Annotated[
     str, Meta(min_length=1, max_length=4096, description="a page key (shop.example/products/:id) or a URL")
 ]
 Width = Annotated[int, Meta(ge=0, le=100_000, description="a width bucket (320, 375, ..., 2560); 0: every width")]
-Since = Annotated[date | None, Meta(description="first day (UTC), default: 29 days before `until`")]
-Until = Annotated[date | None, Meta(description="last day (UTC), default: today")]
-
-
-class Range(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    since: Since = None
-    until: Until = None
 
 
 class HeatmapQuery(Range, kw_only=True):
@@ -108,42 +97,6 @@ class PagesQuery(Range, kw_only=True):
 
 class CountersQuery(Range, kw_only=True):
     pass
-
-
-Q = TypeVar("Q", bound=Range)
-
-
-def parse(kind: type[Q], query: dict[str, str]) -> Q:
-    try:
-        return msgspec.convert(query, kind, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_parameter", str(exc).replace("$.", "")) from exc
-
-
-def days(params: Range, today: date) -> tuple[date, date]:
-    for name, day in (("since", params.since), ("until", params.until)):
-        if day is not None:
-            check_day(name, day)
-    until = params.until or today
-    since = params.since or max(until - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
-    if since > until:
-        raise ApiError(422, "invalid_parameter", f"since ({since}) is after until ({until})")
-    if (until - since).days >= MAX_RANGE_DAYS:
-        raise ApiError(422, "invalid_parameter", f"a range is at most {MAX_RANGE_DAYS} days")
-    return since, until
-
-
-def _dates(since: date, until: date) -> dict[str, str]:
-    """Query parameters for {since:Date} and {until:Date}."""
-    return {"since": since.isoformat(), "until": until.isoformat()}
-
-
-def to_page_key(page: str) -> str:
-    """A URL becomes the page key the collector stored; a page key is taken as it is."""
-    if "://" in page:
-        parts = urlsplit(page)
-        return page_key(parts.hostname or "", parts.path or "/")
-    return page.strip()
 
 
 def heatmap(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
@@ -383,4 +336,5 @@ REPORTS: Final[dict[str, tuple[Report, type[Range], str]]] = {
     "funnel": (funnel, FunnelQuery, "People through ordered steps within a time window."),
     "pages": (pages, PagesQuery, "Pageviews and visitors per page."),
     "counters": (counters, CountersQuery, "Events accepted, rejected and dropped, by reason."),
+    **{name: (answer, kind, summary) for name, (answer, kind, summary, _) in TRAFFIC.items()},
 }

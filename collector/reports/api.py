@@ -1,12 +1,15 @@
 """The read API's common parts: the site of a read key, query parameters, the events export."""
 
-from datetime import date
-from typing import Any, Final
+from datetime import date, timedelta
+from typing import Annotated, Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
+from msgspec import Meta
 
 from collector import wire
 from collector.errors import ApiError
+from collector.privacy import page_key
 from collector.sites import Site
 from collector.storage.site_registry import Sites
 from collector.storage.sql import run
@@ -16,6 +19,52 @@ MAX_EVENTS_LIMIT: Final = 10_000
 FIRST_DAY: Final = date(1970, 1, 1)  # ClickHouse's Date range
 LAST_DAY: Final = date(2149, 6, 6)
 _JSON_COLUMNS: Final = ("properties", "traits")
+MAX_RANGE_DAYS: Final = 3660
+DEFAULT_DAYS: Final = 30
+
+Since = Annotated[date | None, Meta(description="first day (UTC), default: 29 days before `until`")]
+Until = Annotated[date | None, Meta(description="last day (UTC), default: today")]
+
+
+class Range(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    since: Since = None
+    until: Until = None
+
+
+Q = TypeVar("Q", bound=Range)
+
+
+def parse(kind: type[Q], query: dict[str, str]) -> Q:
+    try:
+        return msgspec.convert(query, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_parameter", str(exc).replace("$.", "")) from exc
+
+
+def days(params: Range, today: date) -> tuple[date, date]:
+    for name, day in (("since", params.since), ("until", params.until)):
+        if day is not None:
+            check_day(name, day)
+    until = params.until or today
+    since = params.since or max(until - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
+    if since > until:
+        raise ApiError(422, "invalid_parameter", f"since ({since}) is after until ({until})")
+    if (until - since).days >= MAX_RANGE_DAYS:
+        raise ApiError(422, "invalid_parameter", f"a range is at most {MAX_RANGE_DAYS} days")
+    return since, until
+
+
+def dates(since: date, until: date) -> dict[str, str]:
+    """Query parameters for {since:Date} and {until:Date}."""
+    return {"since": since.isoformat(), "until": until.isoformat()}
+
+
+def to_page_key(page: str) -> str:
+    """A URL becomes the page key the collector stored; a page key is taken as it is."""
+    if "://" in page:
+        parts = urlsplit(page)
+        return page_key(parts.hostname or "", parts.path or "/")
+    return page.strip()
 
 
 def site_for_read_key(sites: Sites, authorization: str | None) -> Site:

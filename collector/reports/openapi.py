@@ -8,6 +8,7 @@ import msgspec
 from collector import __version__
 from collector.reports.answers import REPORTS
 from collector.reports.live import LiveQuery
+from collector.reports.traffic import TRAFFIC
 
 _ERRORS = {
     "401": {"description": "no read key, or not this site's (`missing_read_key`, `unknown_read_key`)"},
@@ -27,7 +28,17 @@ def _parameters(kind: type[msgspec.Struct]) -> list[dict[str, Any]]:
     return out
 
 
+def _answers() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Response schemas of the reports that declare their answer type (Structs), and their components."""
+    kinds = [answer for (_, _, _, answer) in TRAFFIC.values()]
+    refs, components = msgspec.json.schema_components(kinds, ref_template="#/components/schemas/{name}")
+    site = {"type": "object", "properties": {"site": {"type": "string"}}, "required": ["site"]}
+    schemas = {name: {"allOf": [site, ref]} for name, ref in zip(TRAFFIC, refs, strict=True)}
+    return schemas, components
+
+
 def spec() -> dict[str, Any]:
+    answers, schemas = _answers()
     paths: dict[str, Any] = {
         "/api/v1/events": {
             "get": {
@@ -57,17 +68,20 @@ def spec() -> dict[str, Any]:
         }
     }
     for name, (_, kind, summary) in REPORTS.items():
+        ok: dict[str, Any] = {"description": f"docs/api.md#{name}"}
+        if name in answers:
+            ok["content"] = {"application/json": {"schema": answers[name]}}
         paths[f"/api/v1/{name}"] = {
             "get": {
                 "summary": summary,
                 "parameters": _parameters(kind),
-                "responses": {"200": {"description": f"docs/api.md#{name}"}, **_ERRORS},
+                "responses": {"200": ok, **_ERRORS},
             }
         }
     return {
         "openapi": "3.1.0",
         "info": {"title": "footfall read API", "version": __version__},
-        "components": {"securitySchemes": {"readKey": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": schemas, "securitySchemes": {"readKey": {"type": "http", "scheme": "bearer"}}},
         "security": [{"readKey": []}],
         "paths": paths,
     }

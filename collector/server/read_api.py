@@ -52,13 +52,26 @@ async def report(request: Request) -> Response:
     answer = reports.REPORTS[name][0]
     params = dict(request.query_params)
     result = await asyncio.to_thread(answer, state.store, site, params, today)
-    if params.get("format") == "csv":  # the segment's members, for a spreadsheet or a mailing tool
-        lines = ["person,first_day", *(f"{_csv(m['person'])},{m['first_day']}" for m in result["members"])]
+    if params.get("format") == "csv":  # a segment's members or a breakdown's rows, for a spreadsheet
+        lines = _csv_lines(result)
         disposition = f'attachment; filename="{site.name}-{name}.csv"'
         return Response(
             "\r\n".join(lines) + "\r\n", media_type="text/csv", headers={"Content-Disposition": disposition, **PRIVATE}
         )
     return JSON({"site": site.name, **result}, headers=PRIVATE)
+
+
+_BREAKDOWN_COLUMNS: Final = ("visitors", "sessions", "pageviews", "bounce_rate", "visit_duration_s", "share")
+
+
+def _csv_lines(result: dict[str, Any]) -> list[str]:
+    if "members" in result:
+        return ["person,first_day", *(f"{_csv(m['person'])},{m['first_day']}" for m in result["members"])]
+    rows = result["rows"]  # a breakdown: the `format` parameter exists on these two reports only
+    return [
+        ",".join((result["by"], *_BREAKDOWN_COLUMNS)),
+        *(",".join((_csv(r["value"]), *(str(r[c]) for c in _BREAKDOWN_COLUMNS))) for r in rows),
+    ]
 
 
 def _csv(value: str) -> str:

@@ -14,17 +14,14 @@ from unittest import mock
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import NOW, Collector, event, iso, serve, spool_folder, wait_until
+from support import NOW, Collector, event, iso, serve, spool_folder, store_through_the_writer, wait_until
 
-from collector.metrics import Metrics
 from collector.reports import answers as reports
 from collector.server.app import create_app
 from collector.settings import Settings
 from collector.sites import Site
 from collector.storage.migrate import load, migrate
-from collector.storage.rows import EventRow, encode
-from collector.storage.segments import Record, sealed_segments, write_segment
-from collector.storage.sink import RecentIds, Writer
+from collector.storage.rows import EventRow
 from collector.storage.site_registry import Sites
 from collector.storage.store_chdb import ChdbStore
 
@@ -132,7 +129,6 @@ BASE = datetime.combine(_START - timedelta(days=(_START.weekday() - 3) % 7), tim
 TODAY = (BASE + timedelta(days=40)).date()
 PAGES = ("shop.example/", "shop.example/products/:id")
 _sites = itertools.count(100)
-_segments = itertools.count(1)
 
 
 @st.composite
@@ -201,24 +197,6 @@ def person_event(
         user_id=user,
         **extra,
     )
-
-
-def store_through_the_writer(store: ChdbStore, folder: Path, rows: list[EventRow], retries: list[int]) -> None:
-    """Rows in segments of up to 7, stored by the real writer; `retries` names rows a client sends
-    again in a later segment, and every segment is replayed once as after a crash."""
-    writer = Writer(store, lambda: [folder], Metrics(), recent=RecentIds(max_ids=10_000, max_age_s=600))
-    again = [rows[i % len(rows)] for i in retries]
-    chunks = [rows[i : i + 7] for i in range(0, len(rows), 7)] + ([again] if again else [])
-    for chunk in chunks:
-        ids = [r.event_id for r in chunk]
-        record = Record(
-            site_id=chunk[0].site_id, hour=0, rows=encode(chunk), ids=ids, counters=[("accepted", "", len(ids))]
-        )
-        path = folder / f"{next(_segments):020d}.seg"
-        for _ in range(2):  # stored, then replayed: the deduplication token drops the second insert
-            write_segment(path, [record])
-            (segment,) = sealed_segments(folder)
-            writer.store_segment(segment)
 
 
 QUESTIONS: list[tuple[str, dict[str, str]]] = [
@@ -440,7 +418,13 @@ def test_days_at_the_edges_of_clickhouse_dates_are_answered_or_refused(collector
     """ClickHouse's Date runs from 1970-01-01 to 2149-06-06: days outside are a 422, days at its edges
     an answer (found by schemathesis: until=0001-01-01 was a 500)."""
     auth = {"Authorization": f"Bearer {collector.site.read_key}"}
-    required = {"heatmap": {"page": "x"}, "scroll": {"page": "x"}, "funnel": {"steps": "a,b"}, "segment": {"did": "a"}}
+    required = {
+        "heatmap": {"page": "x"},
+        "scroll": {"page": "x"},
+        "funnel": {"steps": "a,b"},
+        "segment": {"did": "a"},
+        "breakdown": {"by": "page"},
+    }
     ranges = [
         ({"until": "0001-01-01"}, 422),
         ({"since": "1969-12-31"}, 422),
