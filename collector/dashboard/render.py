@@ -1,7 +1,7 @@
 """A dashboard page, built: its report answers (collector.dashboard.pages) and what every template gets."""
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -50,5 +50,13 @@ def context(
         "error": view.error,
         "tables": view.tables,
         "shared": None,
+        "shown_range": _shown_range(view, today(request)),
         **view.context,
     }
+
+
+def _shown_range(view: View, day: date) -> dict[str, str]:
+    """The days a page's answer covers, for its range form (the reports' default: the last 30 days)."""
+    answer = view.context.get("answer") or (view.context.get("panels") or {}).get("overview") or {}
+    found: dict[str, str] | None = answer.get("range")
+    return found or {"since": (day - timedelta(days=29)).isoformat(), "until": day.isoformat()}
