@@ -13,9 +13,11 @@ growth from the smallest to the largest size. The timings include what the API a
 report functions are called as the HTTP handlers call them), not HTTP itself.
 
 Data (deterministic for a seed): 90 days; one site; 40 pages (popular ones more often); one actor per
-40 events, in 4 visits of 10 events a minute apart on random days; 30% pageviews, 25% clicks, 10%
-rage/dead clicks, 10% moves, 10% scrolls, 12% track events (signup, purchase with revenue,
-add_to_cart), 3% identify.
+40 events, in 4 visits of 10 events a minute apart on random days, each visit a session with its
+referrer (none, three search or social hosts, or the site's own) and, for 3 actors in 4, UTM tags;
+browser, OS, country and device per actor; 30% pageviews, 25% clicks, 10% rage/dead clicks, 10% moves,
+10% scrolls, 12% track events (signup, purchase, add_to_cart; a third carry revenue in EUR, USD or
+GBP), 3% identify.
 """
 
 import argparse
@@ -24,7 +26,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -44,7 +47,8 @@ SITE = Site(site_id=1, name="bench", allowed_origins=(), write_key="w", read_key
 FILL = """
 INSERT INTO footfall.events (site_id, event_id, type, name, timestamp, client_ts, received_at, anonymous_id, user_id,
     url, host, path, page_key, width_bucket, viewport_w, doc_w, doc_h, x, y, x_frac, fixed, selector, points, depth,
-    country, device, utm_source, visitor_key, properties, retention_days)
+    country, device, utm_source, visitor_key, properties, retention_days,
+    session_id, referrer, referrer_host, utm_medium, utm_campaign, browser, os)
 SELECT
     1, reinterpretAsUUID(concat(reinterpretAsString(h1), reinterpretAsString(h2))), type,
     multiIf(type = 'track', ['signup', 'purchase', 'add_to_cart'][1 + h2 % 3], ''),
@@ -60,9 +64,15 @@ SELECT
        []),
     if(type = 'scroll', toUInt8(h2 % 101), 0),
     ['DE', 'FR', 'US', 'GB', 'BR'][1 + actor % 5], ['desktop', 'mobile', 'tablet'][1 + actor % 3],
-    ['', 'newsletter', 'google', 'ads'][1 + actor % 4], concat('v', toString(actor)),
-    if(type = 'track' AND h2 % 3 = 1, concat('{"revenue": ', toString(h1 % 200), '}'), '{}'),
-    400
+    utm, concat('v', toString(actor)),
+    if(type = 'track' AND h2 % 3 = 1,
+       concat('{"revenue": ', toString(h1 % 200), ', "currency": "', ['EUR', 'USD', 'GBP'][1 + h1 % 3], '"}'), '{}'),
+    400,
+    concat('s', toString(actor), '.', toString(visit)),
+    if(source = '', '', concat('https://', source, '/')), source,
+    if(utm = '', '', ['cpc', 'email', 'social'][1 + actor % 3]), if(utm = '', '', ['spring', 'launch'][1 + visit % 2]),
+    ['Chrome', 'Safari', 'Firefox', 'Edge'][1 + actor % 4],
+    ['Windows', 'iOS', 'macOS', 'Android', 'Linux'][1 + actor % 5]
 FROM
 (
     SELECT
@@ -71,6 +81,9 @@ FROM
         cityHash64(k, {seed:UInt64}, 1) AS h2,
         intDiv(k, 40) AS actor,
         intDiv(k % 40, 10) AS visit,
+        ['', 'www.google.com', 'news.example', 'shop.example', 'www.bing.com', 't.co'][1 + cityHash64(actor, visit) % 6]
+            AS source,
+        ['', 'newsletter', 'google', 'ads'][1 + actor % 4] AS utm,
         toDateTime64(
             {first:DateTime} + toIntervalDay(cityHash64(actor, visit, {seed:UInt64}) % {days:UInt32})
             + toIntervalSecond(cityHash64(actor, visit, {seed:UInt64}, 2) % 80000 + k % 10 * 60), 3, 'UTC') AS ts,
@@ -159,7 +172,9 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(size: int, seed: int, reps: int, raw_reps: int, keep: Path | None) -> dict[str, dict[str, float]]:
+@contextmanager
+def filled_store(size: int, seed: int, keep: Path | None) -> Iterator[ChdbStore]:
+    """A migrated store holding `size` events of `seed`: filled now, or reused from `keep`."""
     with tempfile.TemporaryDirectory() as folder:
         data = keep / f"{size}-{seed}" if keep else Path(folder) / "data"
         filled = data / "filled"  # written once the fill is complete: a kept folder is reused after that
@@ -173,26 +188,31 @@ def measure(size: int, seed: int, reps: int, raw_reps: int, keep: Path | None) -
                 seconds = fill(store, size, seed)
                 filled.touch()
                 print(f"  filled in {seconds:.0f} s", file=sys.stderr)
-            rng = random.Random(seed)
-            results: dict[str, dict[str, float]] = {}
-            for label, draw in questions(rng).items():
-                report = REPORT_OF[label]
-                timed(store, report, draw(), raw=False)  # warm: caches, first read of the parts
-                fast = [timed(store, report, draw(), raw=False) for _ in range(reps)]
-                slow = [timed(store, report, draw(), raw=True) for _ in range(raw_reps)]
-                results[label] = {
-                    "p50": statistics.median(fast),
-                    "p95": p95(fast),
-                    "raw_p50": statistics.median(slow),
-                    "raw_p95": p95(slow),
-                }
-                print(
-                    f"  {label}: p95 {results[label]['p95']:.1f} ms, raw {results[label]['raw_p95']:.0f} ms",
-                    file=sys.stderr,
-                )
-            return results
+            yield store
         finally:
             store.close()
+
+
+def measure(size: int, seed: int, reps: int, raw_reps: int, keep: Path | None) -> dict[str, dict[str, float]]:
+    with filled_store(size, seed, keep) as store:
+        rng = random.Random(seed)
+        results: dict[str, dict[str, float]] = {}
+        for label, draw in questions(rng).items():
+            report = REPORT_OF[label]
+            timed(store, report, draw(), raw=False)  # warm: caches, first read of the parts
+            fast = [timed(store, report, draw(), raw=False) for _ in range(reps)]
+            slow = [timed(store, report, draw(), raw=True) for _ in range(raw_reps)]
+            results[label] = {
+                "p50": statistics.median(fast),
+                "p95": p95(fast),
+                "raw_p50": statistics.median(slow),
+                "raw_p95": p95(slow),
+            }
+            print(
+                f"  {label}: p95 {results[label]['p95']:.1f} ms, raw {results[label]['raw_p95']:.0f} ms",
+                file=sys.stderr,
+            )
+        return results
 
 
 def main(argv: list[str] | None = None) -> int:
