@@ -275,7 +275,7 @@ def test_migration_0011_counts_the_events_stored_before_it(store: ChdbStore, tmp
         hit(site_id, day, visitor_key="v", properties=json.dumps({"revenue": 4, "currency": "GBP"})),
     ]
     store_through_the_writer(older, spool_folder(tmp_path), rows, [])
-    assert [m.name for m in migrate(older)] == ["traffic"]
+    assert [m.name for m in migrate(older, migrations=[m for m in shipped if m.version <= 11])] == ["traffic"]
     site = site_of(rows)
     first = traffic.panels(older, site, WEEK, TODAY)
     assert first == traffic.panels(older, site, WEEK, TODAY, raw=True)
