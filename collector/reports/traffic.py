@@ -30,6 +30,7 @@ class _Ask:
 
     since: date
     until: date
+    today: date
     filters: dict[str, str]  # as asked (page keys for pages), '' left out
     params: dict[str, str]  # {f_<name>} bound by ClickHouse
 
@@ -54,7 +55,7 @@ def _ask(p: t.Filtered, today: date) -> _Ask:
         value = to_page_key(value) if name in t.PAGE_FILTERS else value
         filters[name] = value
         params[f"f_{name}"] = "" if name == "referrer" and value == t.DIRECT else value
-    return _Ask(since, until, filters, params)
+    return _Ask(since, until, today, filters, params)
 
 
 Facts = dict[str, list[Row]]
@@ -75,7 +76,14 @@ def _facts(
 ) -> Facts:
     """The facts of the kept sessions, by kind (clickhouse/queries/traffic.sql)."""
     first = max(ask.previous[0], FIRST_DAY) if previous else ask.since
-    params: Params = {"site": site.site_id, "first": first.isoformat(), **ask.days(), **ask.params, "top": top}
+    params: Params = {
+        "site": site.site_id,
+        "first": first.isoformat(),
+        **ask.days(),
+        "today": ask.today.isoformat(),
+        **ask.params,
+        "top": top,
+    }
     switches: dict[str, bool | str] = {
         "overview": overview,
         "previous": previous,
@@ -85,11 +93,27 @@ def _facts(
         "events": "event" in dims,
         "revenue": revenue,
         "filters": ",".join(name for name in t.FILTERS if name in ask.filters),
+        "rolled": not raw and not ask.filters,
     }
+    if switches["rolled"]:
+        params = {**params, **_rolled_days(store, params, first, ask.until)}
     found: Facts = {}
     for row in run(store, "traffic", params, raw=raw, **switches):
         found.setdefault(row["kind"], []).append(row)
     return found
+
+
+def _rolled_days(store: Store, params: Params, first: date, until: date) -> Params:
+    """Which days of [first, until] an unfiltered answer reads from traffic_days (closed, and rolled
+    since their last events: collector/reports/traffic_days.py) with their roll, and which from
+    traffic_sessions (`open`)."""
+    clean = {r["day"]: int(r["stamp"]) for r in run(store, "traffic_clean", params)}
+    every = (first + timedelta(days=n) for n in range((until - first).days + 1))
+    return {
+        "clean": list(clean),
+        "stamps": list(clean.values()),
+        "open": [d for d in map(date.isoformat, every) if d not in clean],
+    }
 
 
 def _rate(part: int, whole: int) -> float:
