@@ -85,6 +85,30 @@ FROM
         sum(b) AS n_bounces, sum(d) AS n_duration_ms, sum(r) AS n_revenue, sum(o) AS n_orders
     FROM
     (
+{% if rolled %}
+        SELECT
+            code,
+            if(kind = 'overview' AND code = 1, {{ 'toString(toMonday(day))' if timeseries == 'week' else 'toString(day)' }}, days.value) AS value,
+            visitors AS v, sessions AS s, pageviews AS p, events AS e, bounces AS b, duration_ms AS d, revenue AS r, orders AS o
+        FROM {{ db }}.traffic_days AS days
+        ARRAY JOIN
+            multiIf(
+                kind = 'overview', if(day < {since:Date}, {{ codes([14] if previous else []) }}, {{ codes(([0] if overview else []) + ([1] if timeseries in ('day', 'week') else [])) }}),
+                kind = 'revenue', if(day < {since:Date}, [toUInt8(16)], [toUInt8(15)]),
+                day < {since:Date}, {{ codes([]) }},
+                kind = 'hour', [toUInt8(1)],
+                [toUInt8(indexOf([{% for k in kinds %}'{{ k }}'{{ ', ' if not loop.last }}{% endfor %}], kind) - 1)]
+            ) AS code
+        WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} AND {until:Date}
+          AND has({clean:Array(Date)}, day)  -- and their last roll's rows (traffic_clean.sql)
+          AND toUnixTimestamp64Micro(rolled_at) = {stamps:Array(Int64)}[indexOf({clean:Array(Date)}, day)]
+          AND (day >= {since:Date} OR kind IN ('overview', 'revenue'))
+          AND kind IN ({% for k in rolled_kinds %}'{{ k }}'{{ ', ' if not loop.last }}{% endfor %})
+{% endif %}
+{% if sessions %}
+{% if rolled %}
+        UNION ALL
+{% endif %}
         SELECT
             code,
             value,
@@ -156,26 +180,6 @@ FROM
         ARRAY JOIN revenue.1 AS currency, revenue.2 AS amount, revenue.3 AS n
         GROUP BY code, value
 {% endif %}
-{% if rolled %}
-        UNION ALL
-        SELECT
-            code,
-            if(kind = 'overview' AND code = 1, {{ 'toString(toMonday(day))' if timeseries == 'week' else 'toString(day)' }}, value),
-            visitors, sessions, pageviews, events, bounces, duration_ms, revenue, orders
-        FROM {{ db }}.traffic_days
-        ARRAY JOIN
-            multiIf(
-                kind = 'overview', if(day < {since:Date}, {{ codes([14] if previous else []) }}, {{ codes(([0] if overview else []) + ([1] if timeseries in ('day', 'week') else [])) }}),
-                kind = 'revenue', if(day < {since:Date}, [toUInt8(16)], [toUInt8(15)]),
-                day < {since:Date}, {{ codes([]) }},
-                kind = 'hour', [toUInt8(1)],
-                [toUInt8(indexOf([{% for k in kinds %}'{{ k }}'{{ ', ' if not loop.last }}{% endfor %}], kind) - 1)]
-            ) AS code
-        WHERE site_id = {site:UInt32} AND day BETWEEN {first:Date} AND {until:Date}
-          AND has({clean:Array(Date)}, day)  -- and their last roll's rows (traffic_clean.sql)
-          AND toUnixTimestamp64Micro(rolled_at) = {stamps:Array(Int64)}[indexOf({clean:Array(Date)}, day)]
-          AND (day >= {since:Date} OR kind IN ('overview', 'revenue'))
-          AND kind IN ({% for k in rolled_kinds %}'{{ k }}'{{ ', ' if not loop.last }}{% endfor %})
 {% endif %}
     )
     GROUP BY code, value

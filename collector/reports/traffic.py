@@ -93,17 +93,20 @@ def _facts(
         "events": "event" in dims,
         "revenue": revenue,
         "filters": ",".join(name for name in t.FILTERS if name in ask.filters),
-        "rolled": not raw and not ask.filters,
+        "rolled": False,  # closed days from traffic_days (collector/reports/traffic_days.py)
+        "sessions": True,  # days from traffic_sessions (FINAL): with `rolled`, the {open} ones only
     }
-    if switches["rolled"]:
-        params = {**params, **_rolled_days(store, params, first, ask.until)}
+    if not raw and not ask.filters:
+        days = _rolled_days(store, params, first, ask.until)
+        switches |= {"rolled": bool(days["clean"]), "sessions": bool(days["open"])}
+        params = {**params, **days}
     found: Facts = {}
     for row in run(store, "traffic", params, raw=raw, **switches):
         found.setdefault(row["kind"], []).append(row)
     return found
 
 
-def _rolled_days(store: Store, params: Params, first: date, until: date) -> Params:
+def _rolled_days(store: Store, params: Params, first: date, until: date) -> dict[str, list[str] | list[int]]:
     """Which days of [first, until] an unfiltered answer reads from traffic_days (closed, and rolled
     since their last events: collector/reports/traffic_days.py) with their roll, and which from
     traffic_sessions (`open`)."""
