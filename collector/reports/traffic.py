@@ -97,8 +97,8 @@ def _facts(
         "sessions": True,  # days from traffic_sessions (FINAL): with `rolled`, the {open} ones only
     }
     if not raw and not ask.filters:
-        days = _rolled_days(store, params, first, ask.until)
-        switches |= {"rolled": bool(days["clean"]), "sessions": bool(days["open"])}
+        days = _rolled_days(store, params)
+        switches |= {"rolled": bool(days["clean"]), "sessions": bool(days["open"]) or not days["clean"]}
         params = {**params, **days}
     found: Facts = {}
     for row in run(store, "traffic", params, raw=raw, **switches):
@@ -106,16 +106,16 @@ def _facts(
     return found
 
 
-def _rolled_days(store: Store, params: Params, first: date, until: date) -> dict[str, list[str] | list[int]]:
-    """Which days of [first, until] an unfiltered answer reads from traffic_days (closed, and rolled
+def _rolled_days(store: Store, params: Params) -> dict[str, list[str] | list[int]]:
+    """Which days of the asked ones an unfiltered answer reads from traffic_days (closed, and rolled
     since their last events: collector/reports/traffic_days.py) with their roll, and which from
-    traffic_sessions (`open`)."""
-    clean = {r["day"]: int(r["stamp"]) for r in run(store, "traffic_clean", params)}
-    every = (first + timedelta(days=n) for n in range((until - first).days + 1))
+    traffic_sessions (`open`); days without traffic from neither."""
+    days = run(store, "traffic_clean", params)
+    clean = {r["day"]: int(r["stamp"]) for r in days if int(r["stamp"])}
     return {
         "clean": list(clean),
         "stamps": list(clean.values()),
-        "open": [d for d in map(date.isoformat, every) if d not in clean],
+        "open": [r["day"] for r in days if r["day"] not in clean],
     }
 
 

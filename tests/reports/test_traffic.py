@@ -247,7 +247,7 @@ def rolled_days(store: ChdbStore, site: Site) -> list[str]:
         "until": WEEK["until"],
         "today": TODAY.isoformat(),
     }
-    return [r["day"] for r in run(store, "traffic_clean", params)]
+    return [r["day"] for r in run(store, "traffic_clean", params) if int(r["stamp"])]
 
 
 def answers(store: ChdbStore, site: Site, query: dict[str, str], *, raw: bool = False) -> dict[str, Any]:
