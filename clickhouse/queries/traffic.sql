@@ -8,7 +8,9 @@
     session dimensions joined by ',', `pages`, `events`, `revenue`) and which filters are set
     (`filters`: names joined by ','; each keeps the sessions whose attribute is {f_<name>}, or that
     viewed the page / did the event). Top {top} rows per kind, except timeseries buckets (all of them).
-    Sessions are exploded by ARRAY JOIN of parallel arrays (kind codes, values, pageviews, events): arrays
+    `rolled` (unfiltered only): the days {clean} from traffic_days (their roll's rows, {stamps}; migration
+    0014) and only the days {open} from the sessions; `sessions`: whether any day is read from them.
+    Visitors: uniqCombined(12) states, merged per (kind, value). Sessions are exploded by ARRAY JOIN of parallel arrays (kind codes, values, pageviews, events): arrays
     of tuples built with lambdas cost seconds per million sessions. -#}
 {% set dims = dims.split(',') if dims else [] %}
 {% set filters = filters.split(',') if filters else [] %}

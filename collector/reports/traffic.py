@@ -3,8 +3,11 @@ revenue, from one row per session (traffic_sessions, clickhouse/migrations/0011_
 
 Every report is one query (clickhouse/queries/traffic.sql) that turns each kept session into facts and
 groups them; `panels` asks for all the facts at once and builds each answer with the same functions
-as the endpoints, so the dashboard's numbers are the endpoints' numbers. `raw=True` makes the same
-sessions from `events` (tests, benchmarks/overview.py). docs/api.md has the definitions.
+as the endpoints, so the dashboard's numbers are the endpoints' numbers. Unfiltered, the days that
+are over and rolled since their last events come from traffic_days (migration 0014, rolled by
+collector/reports/traffic_days.py), with visitors merged from per-day uniqCombined(12) states.
+`raw=True` makes the same sessions from `events` (tests, benchmarks/overview.py). docs/api.md has the
+definitions.
 """
 
 from collections.abc import Callable
