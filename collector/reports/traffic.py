@@ -3,8 +3,11 @@ revenue, from one row per session (traffic_sessions, clickhouse/migrations/0011_
 
 Every report is one query (clickhouse/queries/traffic.sql) that turns each kept session into facts and
 groups them; `panels` asks for all the facts at once and builds each answer with the same functions
-as the endpoints, so the dashboard's numbers are the endpoints' numbers. `raw=True` makes the same
-sessions from `events` (tests, benchmarks/overview.py). docs/api.md has the definitions.
+as the endpoints, so the dashboard's numbers are the endpoints' numbers. Unfiltered, the days that
+are over and rolled since their last events come from traffic_days (migration 0014, rolled by
+collector/reports/traffic_days.py), with visitors merged from per-day uniqCombined(12) states.
+`raw=True` makes the same sessions from `events` (tests, benchmarks/overview.py). docs/api.md has the
+definitions.
 """
 
 from collections.abc import Callable
@@ -30,6 +33,7 @@ class _Ask:
 
     since: date
     until: date
+    today: date
     filters: dict[str, str]  # as asked (page keys for pages), '' left out
     params: dict[str, str]  # {f_<name>} bound by ClickHouse
 
@@ -54,7 +58,7 @@ def _ask(p: t.Filtered, today: date) -> _Ask:
         value = to_page_key(value) if name in t.PAGE_FILTERS else value
         filters[name] = value
         params[f"f_{name}"] = "" if name == "referrer" and value == t.DIRECT else value
-    return _Ask(since, until, filters, params)
+    return _Ask(since, until, today, filters, params)
 
 
 Facts = dict[str, list[Row]]
@@ -75,7 +79,14 @@ def _facts(
 ) -> Facts:
     """The facts of the kept sessions, by kind (clickhouse/queries/traffic.sql)."""
     first = max(ask.previous[0], FIRST_DAY) if previous else ask.since
-    params: Params = {"site": site.site_id, "first": first.isoformat(), **ask.days(), **ask.params, "top": top}
+    params: Params = {
+        "site": site.site_id,
+        "first": first.isoformat(),
+        **ask.days(),
+        "today": ask.today.isoformat(),
+        **ask.params,
+        "top": top,
+    }
     switches: dict[str, bool | str] = {
         "overview": overview,
         "previous": previous,
@@ -85,11 +96,30 @@ def _facts(
         "events": "event" in dims,
         "revenue": revenue,
         "filters": ",".join(name for name in t.FILTERS if name in ask.filters),
+        "rolled": False,  # closed days from traffic_days (collector/reports/traffic_days.py)
+        "sessions": True,  # days from traffic_sessions (FINAL): with `rolled`, the {open} ones only
     }
+    if not raw and not ask.filters:
+        days = _rolled_days(store, params)
+        switches |= {"rolled": bool(days["clean"]), "sessions": bool(days["open"]) or not days["clean"]}
+        params = {**params, **days}
     found: Facts = {}
     for row in run(store, "traffic", params, raw=raw, **switches):
         found.setdefault(row["kind"], []).append(row)
     return found
+
+
+def _rolled_days(store: Store, params: Params) -> dict[str, list[str] | list[int]]:
+    """Which days of the asked ones an unfiltered answer reads from traffic_days (closed, and rolled
+    since their last events: collector/reports/traffic_days.py) with their roll, and which from
+    traffic_sessions (`open`); days without traffic from neither."""
+    days = run(store, "traffic_clean", params)
+    clean = {r["day"]: int(r["stamp"]) for r in days if int(r["stamp"])}
+    return {
+        "clean": list(clean),
+        "stamps": list(clean.values()),
+        "open": [r["day"] for r in days if r["day"] not in clean],
+    }
 
 
 def _rate(part: int, whole: int) -> float:

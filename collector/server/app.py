@@ -23,7 +23,7 @@ from collector.metrics import Metrics
 from collector.reports import openapi
 from collector.server import admin
 from collector.server.intake import batch, batch_preflight, script
-from collector.server.pipeline import enriching, pipeline, refresh_sites
+from collector.server.pipeline import enriching, pipeline, refresh_sites, roll_traffic
 from collector.server.read_api import events, live, openapi_spec, report
 from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, JSON
 from collector.server.samples import SampleBudget
@@ -133,10 +133,12 @@ def create_app(
                 (around or contextlib.nullcontext)(),
             ):
                 refresher = asyncio.create_task(refresh_sites(state.sites, settings.sites_refresh_s))
+                roller = asyncio.create_task(roll_traffic(state.store, state.now_ms))
                 try:
                     yield
                 finally:
                     refresher.cancel()
+                    roller.cancel()
         finally:
             if own_store:
                 await asyncio.to_thread(state.store.close)

@@ -1,13 +1,15 @@
 """What the collector runs while it serves, beside the routes: the enrichment parts (GeoIP, user
 agents, the daily salts and their refresh), this process's spool, the writer that drains the spool
 folders into ClickHouse, and the reload of sites. Entered by the app's lifespan (collector.server.app), and
-by edge processes for the parts they have (collector.server.workers)."""
+by edge processes for the parts they have (collector.server.workers), and the roll of the traffic of
+closed days."""
 
 import asyncio
 import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,6 +19,7 @@ from collector.enrich.salts import Salts
 from collector.enrich.steps import Enricher
 from collector.errors import StoreError
 from collector.metrics import Metrics
+from collector.reports import traffic_days
 from collector.settings import Settings
 from collector.storage.health import HealthProbe
 from collector.storage.sink import RecentIds, Writer, warm_recent_ids
@@ -123,3 +126,21 @@ async def refresh_sites(sites: Sites, every_s: float) -> None:
             await asyncio.to_thread(sites.load)
         except StoreError as exc:
             log.warning("could not reload sites: %s", exc)
+
+
+ROLL_EVERY_S: Final = 600  # longer than traffic_days.ROLL_MARGIN_S: a late event's day is rolled twice at most
+
+
+async def roll_traffic(store: Store, now_ms: Callable[[], int], every_s: float = ROLL_EVERY_S) -> None:
+    """Roll the closed days into traffic_days (collector.reports.traffic_days) now and every 10 minutes,
+    by the app's clock, as requests count days: the day that just ended, and days late events reached."""
+    while True:
+        today = datetime.fromtimestamp(now_ms() / 1000, UTC).date()
+        try:
+            rolled = await asyncio.to_thread(traffic_days.roll, store, today)
+        except StoreError as exc:
+            log.warning("could not roll the traffic of closed days (answers read their sessions): %s", exc)
+        else:
+            if rolled:
+                log.info("rolled the traffic of %d closed site days", rolled)
+        await asyncio.sleep(every_s)

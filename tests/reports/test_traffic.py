@@ -1,7 +1,8 @@
 """The traffic reports: known answers for the definitions (sessions, bounces, the previous period,
 direct, revenue per currency), the rollup equal to a scan of the raw events on random histories with
 duplicates and replays (hypothesis, with each filter), panels() equal to the endpoints, the HTTP
-surface (CSV, 422, response schemas) and migration 0011 over events stored before it."""
+surface (CSV, 422, response schemas), closed days rolled into traffic_days or not (and late events for
+them), and migrations 0011 and 0014 over events stored before them."""
 
 import copy
 import itertools
@@ -18,11 +19,13 @@ from hypothesis import strategies as st
 from support import NOW, Collector, spool_folder, store_through_the_writer
 
 from collector.errors import ApiError
-from collector.reports import traffic
+from collector.reports import traffic, traffic_days
 from collector.reports.traffic_params import DIMENSIONS, FILTERS
 from collector.sites import Site
 from collector.storage.migrate import load, migrate
 from collector.storage.rows import EventRow
+from collector.storage.sql import run
+from collector.storage.store import Params
 from collector.storage.store_chdb import ChdbStore
 
 # Days near the real date: ClickHouse drops events past their retention by its own clock.
@@ -233,6 +236,89 @@ def test_every_traffic_answer_equals_a_scan_of_the_raw_events(
         assert fast == endpoints, filters
 
 
+# -- closed days from traffic_days (migration 0014) ----------------------------------------
+
+
+def rolled_days(store: ChdbStore, site: Site) -> list[str]:
+    """The days of WEEK and the week before that answers read from traffic_days."""
+    params: Params = {
+        "site": site.site_id,
+        "first": BASE.date().isoformat(),
+        "until": WEEK["until"],
+        "today": TODAY.isoformat(),
+    }
+    return [r["day"] for r in run(store, "traffic_clean", params) if int(r["stamp"])]
+
+
+def answers(store: ChdbStore, site: Site, query: dict[str, str], *, raw: bool = False) -> dict[str, Any]:
+    """panels() and every endpoint (`interval`: for panels() and timeseries)."""
+    endpoints = every_answer(store, site, {k: v for k, v in query.items() if k != "interval"}, raw=raw)
+    endpoints["timeseries"] = traffic.timeseries(store, site, query, TODAY, raw=raw)
+    return {"panels": traffic.panels(store, site, query, TODAY, raw=raw), **endpoints}
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=histories(), split=st.integers(0, 14), interval=st.sampled_from(["day", "hour", "week"]))
+def test_rolled_days_answer_as_their_sessions_and_the_raw_events(
+    store: ChdbStore, tmp_path: Path, rows: list[EventRow], split: int, interval: str
+) -> None:
+    """Not rolled, rolled up to a day (`split`: the days after it as if still open) and all rolled: the
+    same panels(), equal to the raw scan (the endpoints: below)."""
+    store_through_the_writer(store, spool_folder(tmp_path), rows, [])
+    site = site_of(rows)
+    query = {**WEEK, "interval": interval}
+    before = traffic.panels(store, site, query, TODAY)
+    assert before == traffic.panels(store, site, query, TODAY, raw=True)
+    traffic_days.roll(store, (BASE + timedelta(days=split)).date(), margin_s=0)
+    assert traffic.panels(store, site, query, TODAY) == before
+    traffic_days.roll(store, TODAY, margin_s=0)
+    days = {datetime.fromtimestamp(float(r.timestamp), UTC).date().isoformat() for r in rows if r.type != "click"}
+    assert rolled_days(store, site) == sorted(d for d in days if d <= WEEK["until"])
+    assert traffic.panels(store, site, query, TODAY) == before
+    filtered = {**query, "country": "DE"}  # filters read the sessions
+    assert traffic.panels(store, site, filtered, TODAY) == traffic.panels(store, site, filtered, TODAY, raw=True)
+
+
+def test_a_late_event_for_a_rolled_day_counts_before_and_after_the_next_roll(store: ChdbStore, tmp_path: Path) -> None:
+    site_id = next(_sites)
+    day = BASE + timedelta(days=9, hours=10)
+    rows = [
+        hit(site_id, day, anonymous_id="a", session_id="s1", country="DE"),
+        hit(site_id, day + timedelta(minutes=1), anonymous_id="a", session_id="s1", page_key="shop.example/p"),
+        hit(site_id, day + timedelta(days=1), anonymous_id="b", session_id="s2", referrer_host="t.co"),
+    ]
+    store_through_the_writer(store, spool_folder(tmp_path / "1"), rows, [])
+    site = site_of(rows)
+    traffic_days.roll(store, TODAY, margin_s=0)
+    assert traffic_days.roll(store, TODAY, margin_s=0) == 0  # nothing changed since
+    rolled = rolled_days(store, site)
+    assert rolled == [day.date().isoformat(), (day + timedelta(days=1)).date().isoformat()]
+    first = traffic.panels(store, site, WEEK, TODAY)
+    assert first["overview"]["current"]["visitors"] == 2
+
+    # a late event: it comes earlier than s1's first one (new entry page and referrer), and a new visitor
+    late = [
+        hit(site_id, day - timedelta(minutes=5), anonymous_id="a", session_id="s1", referrer_host="www.google.com"),
+        hit(site_id, day + timedelta(hours=2), anonymous_id="c", session_id="s3", page_key="shop.example/late"),
+    ]
+    store_through_the_writer(store, spool_folder(tmp_path / "2"), late, [])
+    assert rolled_days(store, site) == rolled[1:]  # the late day is read from its sessions meanwhile
+    now = answers(store, site, WEEK)
+    assert now == answers(store, site, WEEK, raw=True)
+    assert now["overview"]["current"]["visitors"] == 3
+    referrers = {r["value"]: r["sessions"] for r in now["breakdowns"]["referrer"]["rows"]}
+    assert referrers == {"www.google.com": 1, "t.co": 1, "(direct)": 1}
+
+    assert traffic_days.roll(store, TODAY, margin_s=0) == 1  # that day only
+    assert rolled_days(store, site) == rolled
+    assert answers(store, site, WEEK) == now
+    # and once more, which deletes the first roll's rows of that day
+    store_through_the_writer(store, spool_folder(tmp_path / "3"), [hit(site_id, day, visitor_key="d")], [])
+    assert traffic_days.roll(store, TODAY, margin_s=0) == 1
+    assert answers(store, site, WEEK) == answers(store, site, WEEK, raw=True)
+    assert answers(store, site, WEEK)["overview"]["current"]["visitors"] == 4
+
+
 # -- HTTP ---------------------------------------------------------------------------------------
 
 
@@ -275,7 +361,7 @@ def test_migration_0011_counts_the_events_stored_before_it(store: ChdbStore, tmp
         hit(site_id, day, visitor_key="v", properties=json.dumps({"revenue": 4, "currency": "GBP"})),
     ]
     store_through_the_writer(older, spool_folder(tmp_path), rows, [])
-    assert [m.name for m in migrate(older, migrations=[m for m in shipped if m.version <= 11])] == ["traffic"]
+    assert [m.name for m in migrate(older)] == [m.name for m in shipped if m.version >= 11]
     site = site_of(rows)
     first = traffic.panels(older, site, WEEK, TODAY)
     assert first == traffic.panels(older, site, WEEK, TODAY, raw=True)
@@ -284,6 +370,8 @@ def test_migration_0011_counts_the_events_stored_before_it(store: ChdbStore, tmp
     (again,) = [m for m in shipped if m.version == 11]
     for statement in again.statements(db="older", cluster=None):
         older.execute(statement)
+    assert traffic.panels(older, site, WEEK, TODAY) == first
+    traffic_days.roll(older, TODAY, margin_s=0)  # 0014 marked the stored days for the first roll
     assert traffic.panels(older, site, WEEK, TODAY) == first
 
 
