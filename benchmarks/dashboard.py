@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 
 from collector.accounts.passwords import hash_password
 from collector.accounts.users import Users
-from collector.reports import traffic
+from collector.reports import traffic, traffic_days
 from collector.server.app import create_app
 from collector.settings import Settings
 from collector.storage.site_registry import Sites
@@ -46,6 +46,7 @@ def measure(size: int, seed: int, reps: int, raw_reps: int, keep: Path | None) -
         users = Users(store, clock_ms=lambda: now_ms)
         if users.get("bench@footfall.example") is None:
             users.add("bench@footfall.example", password_hash=hash_password(PASSWORD), site_id=site.site_id)
+        traffic_days.roll(store, TODAY)  # the closed days, as the collector rolls them every 10 minutes
         app = create_app(Settings(data_dir=str(store.datadir.path)), store=store, now_ms=lambda: now_ms)
         rng = random.Random(seed)
 

@@ -132,9 +132,11 @@ ROLL_EVERY_S: Final = 600  # longer than traffic_days.ROLL_MARGIN_S: a late even
 
 
 async def roll_traffic(store: Store, now_ms: Callable[[], int], every_s: float = ROLL_EVERY_S) -> None:
-    """Roll the closed days into traffic_days (collector.reports.traffic_days) now and every 10 minutes,
+    """Roll the closed days into traffic_days (collector.reports.traffic_days) every 10 minutes (not at
+    start: a store just opened may be far behind, and its answers are exact meanwhile, only slower),
     by the app's clock, as requests count days: the day that just ended, and days late events reached."""
     while True:
+        await asyncio.sleep(every_s)
         today = datetime.fromtimestamp(now_ms() / 1000, UTC).date()
         try:
             rolled = await asyncio.to_thread(traffic_days.roll, store, today)
@@ -143,4 +145,3 @@ async def roll_traffic(store: Store, now_ms: Callable[[], int], every_s: float =
         else:
             if rolled:
                 log.info("rolled the traffic of %d closed site days", rolled)
-        await asyncio.sleep(every_s)
