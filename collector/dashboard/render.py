@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from collector.dashboard import auth, live, overview
+from collector.dashboard import auth, heatmaps, live, overview
 from collector.dashboard.pages import PAGES, Builder, View, presets
 from collector.dashboard.web import query_with
 from collector.errors import ApiError
@@ -18,7 +18,7 @@ def today(request: Request) -> date:
 
 
 def builder(name: str) -> Builder:
-    found = {**PAGES, "overview": overview.overview}.get(name)
+    found = {**PAGES, "overview": overview.overview, "heatmaps": heatmaps.heatmaps}.get(name)
     if found is None:
         raise ApiError(404, "not_found", f"no dashboard page {name!r}")
     return found

@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from collector.dashboard import assets, auth, live, sharing
+from collector.dashboard import assets, auth, live, overlay, sharing
 from collector.dashboard.pages import ZIPPED, View
 from collector.dashboard.render import build, context, today
 from collector.dashboard.tables import Table, to_csv, to_zip
@@ -21,7 +21,9 @@ async def site_page(request: Request) -> Response:
     site, role = auth.site_for(request, who)
     name = request.path_params.get("page", "overview")
     view = await build(request, site, name)
-    return page(view.template, context(request, view, who=who, site=site, role=role, name=name))
+    # the heatmap page's snapshot iframe inherits its CSP: it needs the snapshot's inline styles and images
+    extra = headers(snapshot=True) if name == "heatmaps" else None
+    return page(view.template, context(request, view, who=who, site=site, role=role, name=name), extra=extra)
 
 
 def _table(view: View, name: str) -> Table:
@@ -81,6 +83,8 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/{site}/shares", sharing.create, methods=["POST"]),
         Route("/dashboard/{site}/shares/{slug}/revoke", sharing.revoke, methods=["POST"]),
         Route("/dashboard/{site}/live.json", live.live_json, methods=["GET"]),
+        Route("/dashboard/{site}/heatmaps/launch", overlay.launch, methods=["GET"]),
+        Route("/dashboard/{site}/heatmap.png", overlay.png, methods=["GET"]),
         Route("/dashboard/{site}/{page}.csv", page_csv, methods=["GET"]),
         Route("/dashboard/{site}/{page}", site_page, methods=["GET"]),
         Route("/share/{slug}", sharing.shared_page, methods=["GET", "POST"]),

@@ -1,6 +1,7 @@
 """What every dashboard page shares: the templates, the security headers, forms and their CSRF checks."""
 
 import urllib.parse
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,11 +46,22 @@ def _fmt(value: float | int | None, kind: str = "n") -> str:
 
 
 templates.filters["fmt"] = _fmt
+templates.filters["day"] = lambda ms: datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def headers(*, frame_ancestors: str = "'none'", framed: bool = False) -> dict[str, str]:
+# The heatmap page shows a DOM snapshot in a sandboxed srcdoc iframe, which inherits this page's policy:
+# the snapshot's inline styles and the site's images and fonts must load there. Scripts stay 'self'
+# only, and the iframe has no allow-scripts: nothing of the snapshot runs.
+SNAPSHOT_CSP: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline' https: http:; "
+    "img-src 'self' data: https: http:; font-src data: https: http:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+)
+
+
+def headers(*, frame_ancestors: str = "'none'", framed: bool = False, snapshot: bool = False) -> dict[str, str]:
     out = {
-        "Content-Security-Policy": CSP.format(ancestors=frame_ancestors),
+        "Content-Security-Policy": (SNAPSHOT_CSP if snapshot else CSP).format(ancestors=frame_ancestors),
         "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from collector import wire
 from collector.dashboard import routes as dashboard
 from collector.dashboard.auth import Accounts
+from collector.dashboard.overlay import overlay_script
 from collector.errors import StoreError
 from collector.ingest.ratelimit import RateLimiter
 from collector.metrics import Metrics
@@ -24,7 +25,7 @@ from collector.reports import openapi
 from collector.server import admin
 from collector.server.intake import batch, batch_preflight, script
 from collector.server.pipeline import enriching, pipeline, refresh_sites, roll_traffic
-from collector.server.read_api import events, live, openapi_spec, report
+from collector.server.read_api import events, heatmap_png, live, openapi_spec, report
 from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, JSON
 from collector.server.samples import SampleBudget
 from collector.settings import Settings
@@ -147,10 +148,12 @@ def create_app(
         Route(BATCH_PATH, batch, methods=["POST"]),
         Route(BATCH_PATH, batch_preflight, methods=["OPTIONS"]),
         Route("/v1/schema", schema, methods=["GET"]),
+        Route("/s/overlay.js", overlay_script, methods=["GET"]),
         Route("/s/{key}.js", script, methods=["GET"]),
         Route("/api/v1/events", events, methods=["GET"]),
         Route("/api/v1/live", live, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi_spec, methods=["GET"]),
+        Route("/api/v1/heatmap.png", heatmap_png, methods=["GET"]),
         Route("/api/v1/{report}", report, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import wire
+from collector.dashboard.overlay import overlay_script
 from collector.ingest.ratelimit import RateLimiter
 from collector.metrics import Metrics
 from collector.server import app as collector_app
@@ -156,6 +157,7 @@ def edge_app(settings: Settings, upstream: str, *, main_pid: int) -> Starlette:
         Route(BATCH_PATH, batch, methods=["POST"]),
         Route(BATCH_PATH, batch_preflight, methods=["OPTIONS"]),
         Route("/v1/schema", collector_app.schema, methods=["GET"]),
+        Route("/s/overlay.js", overlay_script, methods=["GET"]),
         Route("/s/{key}.js", script, methods=["GET"]),
         Route("/healthz", collector_app.healthz, methods=["GET"]),
         Route("/{path:path}", relay, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),

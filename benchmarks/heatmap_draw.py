@@ -1,0 +1,113 @@
+"""How fast the heatmap page draws: N clicks over a W x H snapshot, in Debian's chromium.
+
+Prints the time from the start of drawing to the first visible tile (heat.js draws 1,024 px tiles as
+they scroll into view), the time to draw every tile, and, as the same-run baseline, the time to draw all
+the clicks on one canvas the size of the page (what a renderer without tiles does).
+
+    .venv/bin/python benchmarks/heatmap_draw.py [--clicks 20000] [--height 10000] [--reps 5]
+"""
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+from collector.dashboard.web import HERE, render
+
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-sync"]
+
+
+def snapshot(width: int, height: int, buttons: int) -> str:
+    rows = "".join(
+        f'<button id="b{i}" style="position:absolute;left:{(i * 137) % (width - 220)}px;top:{i * (height - 100) // buttons}px;'
+        f'width:200px;height:50px">Button {i}</button>'
+        for i in range(buttons)
+    )
+    return f'<!doctype html><html><body style="margin:0;height:{height}px;position:relative;background:#f4f4f4">{rows}</body></html>'
+
+
+def answer(width: int, height: int, clicks: int, rows: int, buttons: int, rng: random.Random) -> dict[str, Any]:
+    points: list[list[Any]] = []
+    per = max(1, clicks // rows)  # rows = clicks: every click a row of its own, the answer's worst case
+    for _ in range(rows):
+        i = rng.randrange(buttons)
+        selector = f"button#b{i}" if rng.random() < 0.9 else f"div.gone{i}"
+        points.append([selector, 0, rng.randrange(101), rng.randrange(101), rng.randrange(100), rng.randrange(height // 10) * 10, per, per])
+    return {
+        "page": "bench.example/",
+        "width": width,
+        "range": {"since": "2026-12-01", "until": "2026-12-02"},
+        "widths": [{"width": width, "clicks": clicks, "pageviews": clicks}],
+        "layers": {"click": {"hits": clicks, "points": points}, "move": {"hits": 0, "tiles": []}},
+        "scroll": {"pageviews": 0, "fold_px": 800, "reached": []},
+        "elements": [],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clicks", type=int, default=20_000)
+    parser.add_argument("--height", type=int, default=10_000)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--rows", type=int, default=0, help="answer rows the clicks come in (default: one per click)")
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+    browser_path = shutil.which("chromium")
+    if browser_path is None:
+        print("chromium is not installed", file=sys.stderr)
+        return 2
+    rng = random.Random(7)
+    data = {
+        "answer": answer(args.width, args.height, args.clicks, args.rows or args.clicks, 60, rng),
+        "against": None,
+        "geometry": {"w": args.width, "h": args.height, "viewportW": args.width, "viewportH": 800},
+        "snapshot": True, "layer": "click", "palette": "classic", "visitors": False, "marks": False,
+        "cold": False, "fixed": "show", "view": "side",
+    }
+    html = render("heatmap_render.html", {
+        "data": data, "snapshot": SimpleNamespace(html=snapshot(args.width, args.height, 60)), "page": "bench", "title": "",
+        "head": 0, "eager": False, "css": (HERE / "static" / "dashboard.css").read_text(),
+        "heat_js": (HERE / "static" / "heat.js").read_text(), "page_js": (HERE / "static" / "heatmaps.js").read_text(),
+    })
+    first, full, single, placing = [], [], [], []
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
+        page_file = Path(folder) / "bench.html"
+        page_file.write_text(html)
+        browser = p.chromium.launch(executable_path=browser_path, args=FLAGS)
+        for _ in range(args.reps):
+            page = browser.new_page(viewport={"width": args.width, "height": 900})
+            page.goto(page_file.as_uri())
+            page.wait_for_selector("#heat-a[data-first-tile-ms]")
+            first.append(float(page.get_attribute("#heat-a", "data-first-tile-ms") or "nan"))
+            full.append(page.evaluate("""() => { var v = document.getElementById('heat-a'), t = performance.now();
+                v.drawn.stage.eager = true; v.drawn.stage.redraw(); return performance.now() - t; }"""))
+            single.append(page.evaluate("""() => { // the baseline: every click on one canvas the page's size
+                var v = document.getElementById('heat-a'), d = v.drawn, t = performance.now();
+                var c = document.createElement('canvas'); c.width = %d; c.height = %d;
+                var ctx = c.getContext('2d', {willReadFrequently: true});
+                FootfallHeat.stamp(ctx, d.spots, d.max, 0, c.height); FootfallHeat.colorize(ctx, d.lut);
+                return performance.now() - t; }""" % (args.width, args.height)))
+            placing.append(page.evaluate("""() => { var v = document.getElementById('heat-a'), t = performance.now();
+                FootfallHeat.place(JSON.parse(document.getElementById('heat-data').textContent).answer.layers.click,
+                  v.querySelector('iframe').contentDocument, {w: %d, h: %d}); return performance.now() - t; }""" % (args.width, args.height)))
+            page.close()
+        browser.close()
+    med = statistics.median
+    print(f"{args.clicks:,} clicks in {args.rows or args.clicks:,} rows over {args.width} x {args.height:,} px, {args.reps} runs, medians:")
+    print(f"  first visible tile (placing + one {1024} px tile): {med(first):7.1f} ms")
+    print(f"  of which placing the clicks on elements:          {med(placing):7.1f} ms")
+    print(f"  every tile drawn:                                  {med(full):7.1f} ms")
+    print(f"  baseline, one {args.width} x {args.height:,} canvas:             {med(single):7.1f} ms")
+    print(f"  first tile vs baseline:                            {med(single) / med(first):7.1f}x sooner")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Heatmaps a person can see: DOM snapshots captured in visitors' browsers, the live overlay, image export."""
