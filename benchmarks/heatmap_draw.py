@@ -26,20 +26,24 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 
 def snapshot(width: int, height: int, buttons: int) -> str:
     rows = "".join(
-        f'<button id="b{i}" style="position:absolute;left:{(i * 137) % (width - 220)}px;top:{i * (height - 100) // buttons}px;'
-        f'width:200px;height:50px">Button {i}</button>'
+        f'<button id="b{i}" style="position:absolute;left:{(i * 137) % (width - 220)}px;'
+        f'top:{i * (height - 100) // buttons}px;width:200px;height:50px">Button {i}</button>'
         for i in range(buttons)
     )
-    return f'<!doctype html><html><body style="margin:0;height:{height}px;position:relative;background:#f4f4f4">{rows}</body></html>'
+    body = f"margin:0;height:{height}px;position:relative;background:#f4f4f4"
+    return f'<!doctype html><html><body style="{body}">{rows}</body></html>'
 
 
-def answer(width: int, height: int, clicks: int, rows: int, buttons: int, rng: random.Random) -> dict[str, Any]:
+def answer(size: tuple[int, int], clicks: int, rows: int, buttons: int, rng: random.Random) -> dict[str, Any]:
+    """`clicks` in `rows` answer rows on `buttons` buttons, one in ten under a selector the page lacks."""
+    width, height = size
     points: list[list[Any]] = []
     per = max(1, clicks // rows)  # rows = clicks: every click a row of its own, the answer's worst case
     for _ in range(rows):
         i = rng.randrange(buttons)
         selector = f"button#b{i}" if rng.random() < 0.9 else f"div.gone{i}"
-        points.append([selector, 0, rng.randrange(101), rng.randrange(101), rng.randrange(100), rng.randrange(height // 10) * 10, per, per])
+        cell = [rng.randrange(101), rng.randrange(101), rng.randrange(100), rng.randrange(height // 10) * 10]
+        points.append([selector, 0, *cell, per, per])
     return {
         "page": "bench.example/",
         "width": width,
@@ -49,6 +53,50 @@ def answer(width: int, height: int, clicks: int, rows: int, buttons: int, rng: r
         "scroll": {"pageviews": 0, "fold_px": 800, "reached": []},
         "elements": [],
     }
+
+
+FULL = """() => { var v = document.getElementById('heat-a'), t = performance.now();
+    v.drawn.stage.eager = true; v.drawn.stage.redraw(); return performance.now() - t; }"""
+# The baseline: every click on one canvas the size of the page, as a renderer without tiles draws.
+SINGLE = """([w, h]) => { var d = document.getElementById('heat-a').drawn, t = performance.now();
+    var c = document.createElement('canvas'); c.width = w; c.height = h;
+    var ctx = c.getContext('2d', {willReadFrequently: true});
+    FootfallHeat.stamp(ctx, d.spots, d.max, 0, h); FootfallHeat.colorize(ctx, d.lut);
+    return performance.now() - t; }"""
+PLACING = """([w, h]) => {
+    var t = performance.now(), data = JSON.parse(document.getElementById('heat-data').textContent);
+    FootfallHeat.place(data.answer.layers.click, document.querySelector('iframe').contentDocument, {w: w, h: h});
+    return performance.now() - t; }"""
+
+
+def page_file(folder: Path, args: argparse.Namespace) -> Path:
+    data = {
+        "answer": answer((args.width, args.height), args.clicks, args.rows or args.clicks, 60, random.Random(7)),
+        "against": None,
+        "geometry": {"w": args.width, "h": args.height, "viewportW": args.width, "viewportH": 800},
+        "snapshot": True,
+        "layer": "click",
+        "palette": "classic",
+        "visitors": False,
+        "marks": False,
+        "cold": False,
+        "fixed": "show",
+        "view": "side",
+    }
+    context = {
+        "data": data,
+        "snapshot": SimpleNamespace(html=snapshot(args.width, args.height, 60)),
+        "page": "bench",
+        "title": "",
+        "head": 0,
+        "eager": False,
+        "css": (HERE / "static" / "dashboard.css").read_text(),
+        "heat_js": (HERE / "static" / "heat.js").read_text(),
+        "page_js": (HERE / "static" / "heatmaps.js").read_text(),
+    }
+    path = folder / "bench.html"
+    path.write_text(render("heatmap_render.html", context))
+    return path
 
 
 def main() -> int:
@@ -63,45 +111,28 @@ def main() -> int:
     if browser_path is None:
         print("chromium is not installed", file=sys.stderr)
         return 2
-    rng = random.Random(7)
-    data = {
-        "answer": answer(args.width, args.height, args.clicks, args.rows or args.clicks, 60, rng),
-        "against": None,
-        "geometry": {"w": args.width, "h": args.height, "viewportW": args.width, "viewportH": 800},
-        "snapshot": True, "layer": "click", "palette": "classic", "visitors": False, "marks": False,
-        "cold": False, "fixed": "show", "view": "side",
-    }
-    html = render("heatmap_render.html", {
-        "data": data, "snapshot": SimpleNamespace(html=snapshot(args.width, args.height, 60)), "page": "bench", "title": "",
-        "head": 0, "eager": False, "css": (HERE / "static" / "dashboard.css").read_text(),
-        "heat_js": (HERE / "static" / "heat.js").read_text(), "page_js": (HERE / "static" / "heatmaps.js").read_text(),
-    })
-    first, full, single, placing = [], [], [], []
+    first: list[float] = []
+    full: list[float] = []
+    single: list[float] = []
+    placing: list[float] = []
+    size = [args.width, args.height]
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
-        page_file = Path(folder) / "bench.html"
-        page_file.write_text(html)
+        path = page_file(Path(folder), args)
         browser = p.chromium.launch(executable_path=browser_path, args=FLAGS)
         for _ in range(args.reps):
             page = browser.new_page(viewport={"width": args.width, "height": 900})
-            page.goto(page_file.as_uri())
+            page.goto(path.as_uri())
             page.wait_for_selector("#heat-a[data-first-tile-ms]")
             first.append(float(page.get_attribute("#heat-a", "data-first-tile-ms") or "nan"))
-            full.append(page.evaluate("""() => { var v = document.getElementById('heat-a'), t = performance.now();
-                v.drawn.stage.eager = true; v.drawn.stage.redraw(); return performance.now() - t; }"""))
-            single.append(page.evaluate("""() => { // the baseline: every click on one canvas the page's size
-                var v = document.getElementById('heat-a'), d = v.drawn, t = performance.now();
-                var c = document.createElement('canvas'); c.width = %d; c.height = %d;
-                var ctx = c.getContext('2d', {willReadFrequently: true});
-                FootfallHeat.stamp(ctx, d.spots, d.max, 0, c.height); FootfallHeat.colorize(ctx, d.lut);
-                return performance.now() - t; }""" % (args.width, args.height)))
-            placing.append(page.evaluate("""() => { var v = document.getElementById('heat-a'), t = performance.now();
-                FootfallHeat.place(JSON.parse(document.getElementById('heat-data').textContent).answer.layers.click,
-                  v.querySelector('iframe').contentDocument, {w: %d, h: %d}); return performance.now() - t; }""" % (args.width, args.height)))
+            full.append(page.evaluate(FULL))
+            single.append(page.evaluate(SINGLE, size))
+            placing.append(page.evaluate(PLACING, size))
             page.close()
         browser.close()
     med = statistics.median
-    print(f"{args.clicks:,} clicks in {args.rows or args.clicks:,} rows over {args.width} x {args.height:,} px, {args.reps} runs, medians:")
-    print(f"  first visible tile (placing + one {1024} px tile): {med(first):7.1f} ms")
+    rows = args.rows or args.clicks
+    print(f"{args.clicks:,} clicks in {rows:,} rows over {args.width} x {args.height:,} px, {args.reps} runs, medians:")
+    print(f"  first visible tile (placing + one 1,024 px tile):  {med(first):7.1f} ms")
     print(f"  of which placing the clicks on elements:          {med(placing):7.1f} ms")
     print(f"  every tile drawn:                                  {med(full):7.1f} ms")
     print(f"  baseline, one {args.width} x {args.height:,} canvas:             {med(single):7.1f} ms")

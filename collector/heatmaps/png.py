@@ -49,8 +49,8 @@ def outline(data: dict[str, Any]) -> bytes:
     width, height = int(geometry["w"]), min(int(geometry["h"]), MAX_HEIGHT)
     page = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(page)
-    for y in range(0, height, 100):  # the outline: a rule every 100 px and the fold
-        draw.line([(0, y), (width, y)], fill=(238, 241, 244))
+    for rule in range(0, height, 100):  # the outline: a rule every 100 px and the fold
+        draw.line([(0, rule), (width, rule)], fill=(238, 241, 244))
     draw.rectangle([0, 0, width - 1, height - 1], outline=(200, 206, 214))
     fold = int(geometry.get("viewportH") or 0)
     if fold:

@@ -8,18 +8,21 @@ dashboard's own drawing code, fed an answer in /api/v1/heatmap/layers's shape.""
 
 import tempfile
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from browser import chromium
+from PIL import Image
 from playwright.sync_api import Browser, Page
 
 from collector.dashboard.web import HERE, render
 
 WIDTH, HEIGHT = 1000, 1600
 BACKDROP = (240, 240, 240)
+DEPTHS = range(0, 101, 5)
 
 
 def snapshot(*, banner: int = 0, script: bool = False) -> str:
@@ -29,7 +32,7 @@ def snapshot(*, banner: int = 0, script: bool = False) -> str:
         "<!doctype html><html><head><style>body{margin:0;background:rgb(240,240,240)}"
         "header{position:sticky;top:0;height:60px;background:rgb(200,200,255)}"
         "#buy{display:block;margin:300px 0 0 400px;width:200px;height:50px;border:0;background:rgb(250,250,250)}"
-        f"</style></head><body><header id=\"top\"><a id=\"login\" href=\"/login\">Log in</a></header>{top}"
+        f'</style></head><body><header id="top"><a id="login" href="/login">Log in</a></header>{top}'
         f'<main style="height:{HEIGHT}px"><button id="buy">Buy</button></main>{ran}</body></html>'
     )
 
@@ -47,7 +50,11 @@ def answer(points: list[list[Any]], **layers: Any) -> dict[str, Any]:
             "move": {"hits": 0, "tiles": []},
             **layers,
         },
-        "scroll": {"pageviews": 10, "fold_px": 700, "reached": [{"depth": d, "pageviews": 10, "share": 1.0} for d in range(0, 101, 5)]},
+        "scroll": {
+            "pageviews": 10,
+            "fold_px": 700,
+            "reached": [{"depth": d, "pageviews": 10, "share": 1.0} for d in range(0, 101, 5)],
+        },
         "elements": [],
     }
 
@@ -100,13 +107,9 @@ def show(browser: Browser, html: str) -> Page:
 
 def pixel(page: Page, x: int, y: int) -> tuple[int, int, int]:
     """The colour at document (x, y) of a full-page screenshot."""
-    from io import BytesIO
-
-    from PIL import Image
-
-    shot = page.screenshot(full_page=True)
-    rgb: tuple[int, int, int] = Image.open(BytesIO(shot)).convert("RGB").getpixel((x, y))
-    return rgb
+    found = Image.open(BytesIO(page.screenshot(full_page=True))).convert("RGB").getpixel((x, y))
+    assert isinstance(found, tuple)
+    return (found[0], found[1], found[2])
 
 
 def hot(rgb: tuple[int, int, int]) -> bool:
@@ -116,18 +119,24 @@ def hot(rgb: tuple[int, int, int]) -> bool:
 BUY = ["button#buy", 0, 50, 50, 50, 330, 40, 30]  # 40 clicks at the middle of the Buy button
 
 
-def buy_box(page: Page) -> dict[str, float]:
+def box_of(page: Page, element_id: str) -> dict[str, float]:
+    """An element's box in the snapshot (its document px: the iframe is as tall as its document)."""
     box: dict[str, float] = page.evaluate(
-        "(() => { var r = document.querySelector('iframe').contentDocument.getElementById('buy').getBoundingClientRect();"
-        " return {x: r.left, y: r.top, w: r.width, h: r.height}; })()"
+        "(id) => { var r = document.querySelector('iframe').contentDocument.getElementById(id)"
+        ".getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; }",
+        element_id,
     )
     return box
 
 
+def centre(page: Page, element_id: str) -> tuple[int, int]:
+    box = box_of(page, element_id)
+    return int(box["x"] + box["w"] / 2), int(box["y"] + box["h"] / 2)
+
+
 def test_clicks_are_hot_over_the_element_and_the_backdrop_is_untouched_far_away(browser: Browser) -> None:
     page = show(browser, page_html(snapshot(), answer([BUY])))
-    box = buy_box(page)
-    assert hot(pixel(page, int(box["x"] + box["w"] / 2), int(box["y"] + box["h"] / 2)))
+    assert hot(pixel(page, *centre(page, "buy")))
     assert pixel(page, 100, 1200) == BACKDROP
     assert page.get_attribute("#heat-badge", "data-share") == "1.0000"
     assert page.inner_text("#heat-badge") == "100% matched to elements"
@@ -135,9 +144,9 @@ def test_clicks_are_hot_over_the_element_and_the_backdrop_is_untouched_far_away(
 
 def test_a_banner_above_moves_the_hotspot_with_its_button(browser: Browser) -> None:
     before = show(browser, page_html(snapshot(), answer([BUY])))
-    old = buy_box(before)
+    old = box_of(before, "buy")
     after = show(browser, page_html(snapshot(banner=200), answer([BUY])))
-    new = buy_box(after)
+    new = box_of(after, "buy")
     assert new["y"] == old["y"] + 200
     cx = int(new["x"] + new["w"] / 2)
     assert hot(pixel(after, cx, int(new["y"] + new["h"] / 2)))
@@ -149,13 +158,10 @@ def test_a_sticky_header_clicked_after_scrolling_draws_on_the_header(browser: Br
     # recorded 3,000 px down the page, in viewport px, flagged fixed: the anchor puts them on the header
     login = ["header#top > a#login", 1, 50, 50, 3, 10, 30, 20]
     page = show(browser, page_html(snapshot(), answer([login])))
-    r = page.evaluate(
-        "(() => { var r = document.querySelector('iframe').contentDocument.getElementById('login').getBoundingClientRect();"
-        " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
-    )
-    assert hot(pixel(page, int(r[0]), int(r[1])))
+    r = centre(page, "login")
+    assert hot(pixel(page, *r))
     hidden = show(browser, page_html(snapshot(), answer([login]), fixed="hide"))
-    assert not hot(pixel(hidden, int(r[0]), int(r[1])))
+    assert not hot(pixel(hidden, *r))
 
 
 def test_a_selector_not_found_falls_back_to_its_tile_and_the_badge_lists_it(browser: Browser) -> None:
@@ -177,13 +183,9 @@ def test_the_snapshots_scripts_never_run(browser: Browser) -> None:
 def test_a_difference_map_is_red_where_a_has_more_and_blue_where_b_has(browser: Browser) -> None:
     login = ["header#top > a#login", 1, 50, 50, 3, 10, 40, 20]
     page = show(browser, page_html(snapshot(), answer([BUY]), against=answer([login]), view="diff"))
-    box = buy_box(page)
-    red = pixel(page, int(box["x"] + box["w"] / 2), int(box["y"] + box["h"] / 2))
-    r = page.evaluate(
-        "(() => { var r = document.querySelector('iframe').contentDocument.getElementById('login').getBoundingClientRect();"
-        " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
-    )
-    blue = pixel(page, int(r[0]), int(r[1]))
+    red = pixel(page, *centre(page, "buy"))
+    r = centre(page, "login")
+    blue = pixel(page, *r)
     assert red[0] > red[2] + 80, red
     assert blue[2] > blue[0] + 80, blue
 
