@@ -23,9 +23,10 @@ from collector.ingest.ratelimit import RateLimiter
 from collector.metrics import Metrics
 from collector.reports import openapi
 from collector.server import admin
+from collector.server.heatmap_api import heatmap_layers, heatmap_layers_preflight, heatmap_png
 from collector.server.intake import batch, batch_preflight, script
 from collector.server.pipeline import enriching, pipeline, refresh_sites, roll_traffic
-from collector.server.read_api import events, heatmap_png, live, openapi_spec, report
+from collector.server.read_api import events, live, openapi_spec, report
 from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, JSON
 from collector.server.samples import SampleBudget
 from collector.settings import Settings
@@ -154,6 +155,8 @@ def create_app(
         Route("/api/v1/live", live, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi_spec, methods=["GET"]),
         Route("/api/v1/heatmap.png", heatmap_png, methods=["GET"]),
+        Route("/api/v1/heatmap/layers", heatmap_layers, methods=["GET"]),
+        Route("/api/v1/heatmap/layers", heatmap_layers_preflight, methods=["OPTIONS"]),
         Route("/api/v1/{report}", report, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

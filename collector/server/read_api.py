@@ -7,7 +7,6 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector.dashboard import overlay
 from collector.errors import ApiError
 from collector.reports import answers as reports
 from collector.reports import api as query
@@ -82,12 +81,6 @@ def _csv(value: str) -> str:
     if any(c in value for c in ',"\r\n'):
         value = '"' + value.replace('"', '""') + '"'
     return value
-
-
-async def heatmap_png(request: Request) -> Response:
-    """GET /api/v1/heatmap.png: the dashboard's heatmap page, same parameters, as an image."""
-    site = query.site_for_read_key(request.app.state.sites, request.headers.get("authorization"))
-    return await overlay.png_response(request, site)
 
 
 async def openapi_spec(request: Request) -> Response:
