@@ -62,6 +62,7 @@ def heatmap_png(view: View, *, browser: str | None = None) -> bytes:
             "page": context.get("page", ""),
             "title": _title(data),
             "head": HEAD,
+            "eager": True,  # every tile at once: the screenshot is taken of the whole page
             "css": (HERE / "static" / "dashboard.css").read_text(encoding="utf-8"),
             "heat_js": _script("heat.js"),
             "page_js": _script("heatmaps.js"),
