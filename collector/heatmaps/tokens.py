@@ -33,7 +33,7 @@ def check(signer: Signer, token: str, now_ms: int) -> OverlayToken | None:
     value = signer.unsign(f"{_PURPOSE}.{token.removeprefix(PREFIX)}")
     if value is None:
         return None
-    _, site, expires = value.split(".")
-    if not (site.isdigit() and expires.isdigit()) or int(expires) <= now_ms:
+    parts = value.split(".")
+    if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()) or int(parts[2]) <= now_ms:
         return None
-    return OverlayToken(site_id=int(site), expires_ms=int(expires))
+    return OverlayToken(site_id=int(parts[1]), expires_ms=int(parts[2]))
