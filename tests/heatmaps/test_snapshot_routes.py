@@ -58,7 +58,8 @@ def test_ask_capture_store_once_then_stop_asking(collector: Collector) -> None:
     assert first.headers["access-control-allow-origin"] == "https://shop.example"
     again = upload(collector, config["ticket"])  # the browser retried
     assert (again.status_code, again.json()) == (202, first.json())
-    assert collector.store.query("SELECT count() AS n FROM footfall.snapshots") == [{"n": 1}]
+    (row,) = collector.store.query("SELECT anonymous_id, visitor_key, retention_days FROM footfall.snapshots")
+    assert (row["anonymous_id"], len(row["visitor_key"]), row["retention_days"]) == ("a-1", 32, 400)  # for erasure
     assert ask(collector).text.startswith("/*")  # stored: nothing more wanted at this width
     assert config_of(ask(collector, width=375))["ticket"] != config["ticket"]  # another width is
 
