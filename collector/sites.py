@@ -41,6 +41,17 @@ class SnippetSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     endpoint: Annotated[str, Meta(pattern=r"^(/|https?://)[^\s\"'<>]*$", max_length=500)] | None = None
 
 
+class HeatmapSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Backdrops for heatmaps: DOM snapshots captured in visitors' browsers (docs/heatmaps.md)."""
+
+    snapshots: bool = True  # ask browsers with heatmaps consent for snapshots of pages that lack a fresh one
+    snapshot_days: Annotated[int, Meta(ge=1, le=365)] = 7  # a snapshot older than this is taken again
+    # pages never captured: globs over the page key ("shop.example/account/*"), or over its path ("/account/*")
+    exclude: tuple[Annotated[str, Meta(min_length=1, max_length=200)], ...] = ()
+    # CSS selectors whose text is masked in snapshots, beside [data-footfall-private] and snippet.mask
+    private: tuple[Annotated[str, Meta(min_length=1, max_length=200)], ...] = ()
+
+
 class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: Annotated[int, Meta(ge=1, le=3650)] = 400
     keep_bots: bool = False  # store events from bots' user agents instead of dropping them
@@ -48,6 +59,7 @@ class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
     deny_keys: tuple[str, ...] = ()  # property keys removed, beyond footfall's own list
     rate_limit_eps: Annotated[int, Meta(ge=0)] | None = None  # events/s per process; None: the default
     snippet: SnippetSettings = SnippetSettings()
+    heatmaps: HeatmapSettings = HeatmapSettings()
     # Pages that may show this site's share links in an iframe (CSP frame-ancestors); nothing else frames.
     embed_origins: tuple[Annotated[str, Meta(pattern=r"^https?://[A-Za-z0-9.\-*]+(:\d{1,5})?$")], ...] = ()
 

@@ -24,15 +24,18 @@ ALLOWED: dict[str, set[str]] = {
     # Capabilities over the stored data: accounts (users, sessions, shares) keep to the store; the
     # dashboard draws the reports for an account.
     "accounts": {SHARED, "storage"},
-    "dashboard": {SHARED, "storage", "reports", "accounts"},
-    "server": {SHARED, "storage", *STAGES, "accounts", "dashboard"},
-    "cli": {SHARED, "storage", *STAGES, "accounts", "server"},
+    # Heatmap backdrops (snapshots, their capture) keep to the store, the reports' page keys, accounts' signer.
+    "heatmaps": {SHARED, "storage", "reports", "accounts"},
+    "dashboard": {SHARED, "storage", "reports", "accounts", "heatmaps"},
+    "server": {SHARED, "storage", *STAGES, "accounts", "dashboard", "heatmaps"},
+    "cli": {SHARED, "storage", *STAGES, "accounts", "server", "heatmaps"},
     "entry": {
         SHARED,
         "storage",
         *STAGES,
         "accounts",
         "dashboard",
+        "heatmaps",
         "server",
         "cli",
     },  # collector/__init__.py, __main__.py

@@ -196,7 +196,11 @@ def _trusted(address: str, trusted: Networks) -> bool:
 
 
 def write_key(batch: wire.Batch, query_key: str | None) -> str:
-    key = batch.key or query_key
+    return check_write_key(batch.key or query_key)
+
+
+def check_write_key(key: str | None) -> str:
+    """The write key a request names (in its body or ?key=), refused when absent or a read key."""
     if not key:
         raise ApiError(401, "missing_key", "no write key: put the site's write key in `key` or in ?key=")
     if key.startswith("ffr_"):  # by its prefix alone: whether it is a real read key is not told here

@@ -37,6 +37,47 @@ def _answers() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     return schemas, components
 
 
+def _snapshot_paths() -> dict[str, Any]:
+    """The heatmap backdrops (collector/heatmaps/answers.py), which the reports cannot import: by hand."""
+    return {
+        "/api/v1/snapshots": {
+            "get": {
+                "summary": "A page's DOM snapshots (heatmap backdrops) at one width bucket, newest first.",
+                "parameters": [
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "required": True,
+                        "description": "a page key or a URL",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 4096},
+                    },
+                    {
+                        "name": "width",
+                        "in": "query",
+                        "required": False,
+                        "description": "a width bucket; 0 or absent: the one with the most versions",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
+                "responses": {"200": {"description": "docs/api.md#snapshots"}, **_ERRORS},
+            }
+        },
+        "/api/v1/snapshots/{snapshot_id}": {
+            "get": {
+                "summary": "One snapshot with its sanitised HTML, for a sandboxed srcdoc iframe.",
+                "parameters": [
+                    {"name": "snapshot_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "docs/api.md#snapshots"},
+                    "404": {"description": "no such snapshot for this site (`not_found`)"},
+                    **_ERRORS,
+                },
+            }
+        },
+    }
+
+
 def spec() -> dict[str, Any]:
     answers, schemas = _answers()
     paths: dict[str, Any] = {
@@ -67,6 +108,7 @@ def spec() -> dict[str, Any]:
             "responses": {"200": {"description": "docs/api.md#live"}, **_ERRORS},
         }
     }
+    paths.update(_snapshot_paths())
     for name, (_, kind, summary) in REPORTS.items():
         ok: dict[str, Any] = {"description": f"docs/api.md#{name}"}
         if name in answers:

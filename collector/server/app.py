@@ -15,10 +15,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector import wire
+from collector.accounts.sessions import Signer, shared_secret
 from collector.dashboard import routes as dashboard
 from collector.dashboard.auth import Accounts
 from collector.dashboard.overlay import overlay_script
 from collector.errors import StoreError
+from collector.heatmaps.capture import SECRET_NAME, Tickets
 from collector.ingest.ratelimit import RateLimiter
 from collector.metrics import Metrics
 from collector.reports import openapi
@@ -26,9 +28,10 @@ from collector.server import admin
 from collector.server.heatmap_api import heatmap_layers, heatmap_layers_preflight, heatmap_png
 from collector.server.intake import batch, batch_preflight, script
 from collector.server.pipeline import enriching, pipeline, refresh_sites, roll_traffic
-from collector.server.read_api import events, live, openapi_spec, report
-from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, JSON
+from collector.server.read_api import events, live, openapi_spec, report, snapshot_one, snapshot_versions
+from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, JSON, SNAPSHOT_PATH
 from collector.server.samples import SampleBudget
+from collector.server.snapshot import capture_script, snapshot
 from collector.settings import Settings
 from collector.storage import migrate
 from collector.storage.site_registry import Sites
@@ -120,6 +123,8 @@ def create_app(
                 miss_reload_interval_s=settings.sites_miss_reload_s,
             )
             await asyncio.to_thread(state.sites.load)
+            secret = await asyncio.to_thread(shared_secret, state.store, name=SECRET_NAME)
+            state.tickets = Tickets(Signer(secret), clock_ms=state.now_ms)
             state.accounts = await asyncio.to_thread(
                 Accounts, state.store, clock_ms=state.now_ms, setup_code=setup_code
             )
@@ -151,7 +156,12 @@ def create_app(
         Route("/v1/schema", schema, methods=["GET"]),
         Route("/s/overlay.js", overlay_script, methods=["GET"]),
         Route("/s/{key}.js", script, methods=["GET"]),
+        Route("/v1/capture.js", capture_script, methods=["GET"]),
+        Route(SNAPSHOT_PATH, snapshot, methods=["POST"]),
+        Route(SNAPSHOT_PATH, batch_preflight, methods=["OPTIONS"]),
         Route("/api/v1/events", events, methods=["GET"]),
+        Route("/api/v1/snapshots", snapshot_versions, methods=["GET"]),
+        Route("/api/v1/snapshots/{snapshot_id}", snapshot_one, methods=["GET"]),
         Route("/api/v1/live", live, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi_spec, methods=["GET"]),
         Route("/api/v1/heatmap.png", heatmap_png, methods=["GET"]),

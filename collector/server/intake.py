@@ -46,7 +46,7 @@ async def batch(request: Request) -> Response:
     received_ms = state.now_ms()
     decoded = ingest.decode_batch(body, limits)
     query_key = None if decoded.key else request.query_params.get("key")  # parse the URL only when needed
-    site = await _site_for_write_key(state, ingest.write_key(decoded, query_key))
+    site = await site_for_write_key(state, ingest.write_key(decoded, query_key))
     origin = headers.get("origin")
     try:
         ingest.check_origin(site, origin)
@@ -143,7 +143,7 @@ async def batch_preflight(request: Request) -> Response:
     )
 
 
-async def _find_site(state: Any, key: str) -> Site | None:
+async def find_site(state: Any, key: str) -> Site | None:
     sites: Sites = state.sites
     site = sites.by_write_key(key)
     if site is None and sites.reload_due_after_miss():
@@ -154,8 +154,8 @@ async def _find_site(state: Any, key: str) -> Site | None:
     return site
 
 
-async def _site_for_write_key(state: Any, key: str) -> Site:
-    site = await _find_site(state, key)
+async def site_for_write_key(state: Any, key: str) -> Site:
+    site = await find_site(state, key)
     if site is None:
         raise ApiError(401, "unknown_key", "no site has this write key; `footfall site list` shows the keys")
     return site
@@ -182,7 +182,7 @@ def _counters(checked: ingest.Checked, enriched: Enriched, sdk_dropped: dict[str
 
 async def script(request: Request) -> Response:
     key = request.path_params["key"]
-    site = await _find_site(request.app.state, key)
+    site = await find_site(request.app.state, key)
     if site is None:
         return Response(b"/* footfall: no site has this key */\n", status_code=404, media_type="text/javascript")
     state = request.app.state

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from collector.errors import ApiError
+from collector.heatmaps import answers as snapshot_answers
 from collector.reports import answers as reports
 from collector.reports import api as query
 from collector.reports import live as live_report
@@ -85,3 +86,19 @@ def _csv(value: str) -> str:
 
 async def openapi_spec(request: Request) -> Response:
     return JSON(request.app.state.openapi)
+
+
+async def snapshot_versions(request: Request) -> Response:
+    """GET /api/v1/snapshots: a page's backdrops at one width (collector/heatmaps/answers.py)."""
+    state = request.app.state
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    params = dict(request.query_params)
+    answer = await asyncio.to_thread(snapshot_answers.listing, state.store, site, params)
+    return JSON({"site": site.name, **answer}, headers=PRIVATE)
+
+
+async def snapshot_one(request: Request) -> Response:
+    state = request.app.state
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    answer = await asyncio.to_thread(snapshot_answers.one, state.store, site, request.path_params["snapshot_id"])
+    return JSON({"site": site.name, **answer}, headers=PRIVATE)

@@ -14,6 +14,7 @@ from collector.errors import ApiError, Overloaded, StoreError
 log = logging.getLogger("footfall")
 _json = msgspec.json.Encoder()
 BATCH_PATH = "/v1/batch"
+SNAPSHOT_PATH = "/v1/snapshot"  # page uploads too: their answers carry CORS headers as /v1/batch's do
 
 
 class JSON(Response):
@@ -28,15 +29,15 @@ def error_response(status: int, code: str, detail: str, headers: dict[str, str] 
 
 
 def cors_headers(origin: str | None) -> dict[str, str]:
-    """What lets a page read an answer of /v1/batch. Every answer of it carries them, refusals too (an
-    origin refused, a rate exceeded, a bad batch), so the console shows the collector's message instead
+    """What lets a page read an answer of /v1/batch (and of /v1/snapshot). Every answer of it carries them,
+    refusals too (an origin refused, a rate exceeded, a bad batch), so the console shows the collector's message instead
     of an opaque CORS error. Safe for any origin: no credentials are allowed, and the body says nothing
     a client without an Origin header could not read."""
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
 
 
 def _batch_cors(request: Request) -> dict[str, str]:
-    return cors_headers(request.headers.get("origin")) if request.url.path == BATCH_PATH else {}
+    return cors_headers(request.headers.get("origin")) if request.url.path in (BATCH_PATH, SNAPSHOT_PATH) else {}
 
 
 # -- errors: the one place they become responses ------------------------------------------------

@@ -5,7 +5,8 @@ store, the writer, the full app) plus N-1 edge processes. All of them listen on 
 (SO_REUSEPORT lets the kernel spread connections). An edge takes ingest on its own: it reads sites from
 the snapshot file the main process publishes, appends to a spool folder of its own and answers 202 once
 the rows are on disk. The main process's writer drains every folder. Whatever needs the store (the read
-API, admin, readiness, metrics) an edge relays to the main process over loopback.
+API, admin, readiness, metrics, and the heatmap capture: /v1/capture.js reads the snapshots and keeps the
+tickets out in memory, /v1/snapshot stores) an edge relays to the main process over loopback.
 """
 
 import asyncio
@@ -37,6 +38,7 @@ from collector.server import http_protocol, pipeline
 from collector.server.intake import batch, batch_preflight, script
 from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, error_response
 from collector.server.samples import SampleBudget
+from collector.server.snapshot import RELAYED
 from collector.settings import Settings
 from collector.storage.site_registry import Sites
 
@@ -178,6 +180,7 @@ async def relay(request: Request) -> Response:
     """Hand a request that needs the store to the main process, and its answer back."""
     client: httpx.AsyncClient = request.app.state.upstream
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+    headers[RELAYED] = "1"  # the main process sees this edge's address, not the client's
     try:
         answer = await client.request(
             request.method,
