@@ -22,6 +22,7 @@ FROM
     WHERE site_id = {site:UInt32} AND page_key = {page:String} AND type = {kind:String}
       AND toDate(timestamp) BETWEEN {since:Date} AND {until:Date}
       AND ({width:UInt16} = 0 OR width_bucket = {width:UInt16})
+{% include "_heat_filters.sql" %}
 )
 {% else %}
     sum(page_tiles.hits) AS hits{% if visitors %},

@@ -139,18 +139,23 @@ def scroll(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
     page = to_page_key(p.page)
     rows = run(store, "scroll", {"site": site.site_id, "page": page, "width": p.width, **_dates(since, until)}, raw=raw)
     counts = {r["depth"]: r["pageviews"] for r in rows}
-    total = sum(counts.values())
-    reached, running = [], 0
-    for depth in range(100, -1, -5):  # "reached at least d%": every pageview whose deepest point is >= d
-        running += counts.get(depth, 0)
-        reached.append({"depth": depth, "pageviews": running, "share": running / total if total else 0.0})
     return {
         "page": page,
         "range": _dates(since, until),
-        "coverage": {"pageviews": total},
+        "coverage": {"pageviews": sum(counts.values())},
         "distribution": [{"depth": d, "pageviews": counts.get(d, 0)} for d in range(0, 101, 5)],
-        "reached": reached[::-1],
+        "reached": reach(counts),
     }
+
+
+def reach(counts: dict[int, int]) -> list[dict[str, Any]]:
+    """From pageviews by deepest 5% bucket: per depth, the pageviews that reached at least that deep."""
+    total = sum(counts.values())
+    reached, running = [], 0
+    for depth in range(100, -1, -5):
+        running += counts.get(depth, 0)
+        reached.append({"depth": depth, "pageviews": running, "share": running / total if total else 0.0})
+    return reached[::-1]
 
 
 _PERIOD_DAYS: Final = {"day": 1, "week": 7, "month": 31}

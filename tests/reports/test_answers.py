@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from support import NOW, Collector, event, iso, serve, spool_folder, store_through_the_writer, wait_until
 
 from collector.reports import answers as reports
+from collector.reports import heatmap_layers
 from collector.server.app import create_app
 from collector.settings import Settings
 from collector.sites import Site
@@ -169,13 +170,17 @@ def histories(draw: st.DrawFn) -> list[EventRow]:
                 row.x, row.y = draw(st.integers(0, 999)), draw(st.integers(0, 5000))
                 row.x_frac = row.x / row.doc_w
                 row.fixed = draw(st.booleans())
-                row.selector = draw(st.sampled_from(["main > button.buy", "header > a.logo"]))
+                row.selector = draw(st.sampled_from(["main > button.buy", "header > a.logo", ""]))
+                row.el_w, row.el_h = draw(st.sampled_from([0, 200])), draw(st.sampled_from([0, 50]))
+                row.el_x, row.el_y = draw(st.integers(-5, 210)), draw(st.integers(-5, 60))
+                row.viewport_w = 1280
             if kind == "move":
                 row.doc_w = 1000
                 cells = st.tuples(st.integers(0, 1200), st.integers(0, 5000), st.integers(1, 9))
                 row.points = draw(st.lists(cells, min_size=1, max_size=4))
             if kind == "scroll":
                 row.depth = draw(st.integers(0, 100))
+                row.viewport_h = draw(st.sampled_from([700, 900]))
             rows.append(row)
     return draw(st.permutations(rows))  # late and out-of-order
 
@@ -246,6 +251,11 @@ def test_every_rollup_backed_answer_equals_a_scan_of_the_raw_events(
         if name in ("retention", "segment"):  # the per-event rows agree with the per-day ones
             with mock.patch.object(reports.People, "filtered", return_value=True):
                 assert fast == answer(store, site, query, TODAY), (name, params, "visitor_days")
+    for page, width in itertools.product(PAGES, ("0", "375", "1280")):  # the heatmap page's one answer
+        query = {**window, "page": page, "width": width, "visitors": "true"}
+        assert heatmap_layers.layers(store, site, query, TODAY) == heatmap_layers.layers(
+            store, site, query, TODAY, raw=True
+        ), query
 
 
 def test_segments_and_funnels_answer_the_marketing_questions(collector: Collector) -> None:

@@ -1,0 +1,8 @@
+-- GET /api/v1/heatmap/layers: the widths a page was seen at, with their clicks and pageviews.
+SELECT width_bucket AS width, countIf(type = 'click') AS clicks, countIf(type = 'pageview') AS pageviews
+FROM {{ db }}.events
+WHERE site_id = {site:UInt32} AND type IN ('click', 'pageview') AND page_key = {page:String}
+  AND toDate(timestamp) BETWEEN {since:Date} AND {until:Date} AND width_bucket != 0
+{% include "_heat_filters.sql" %}
+GROUP BY width
+ORDER BY clicks + pageviews DESC, width;
