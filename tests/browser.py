@@ -73,3 +73,54 @@ def site(pages: dict[str, str]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# What the snippet will do once a heatmap feature is on (stream A): after load, add the capture script.
+CAPTURE_LOADER = """<script defer src="{collector}/s/{key}.js"></script>
+<script>
+  addEventListener("load", function () {{
+    {before}
+    var s = document.createElement("script");
+    s.src = "{collector}/v1/capture.js?key={key}&url=" + encodeURIComponent(location.href) +
+      "&w=" + innerWidth + "&sig=abc";
+    s.onload = function () {{ window.captureLoaded = true; }};
+    document.head.appendChild(s);
+  }});
+</script>"""
+
+
+class _Served(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        found = self.server.pages.get(self.path.split("?")[0])  # type: ignore[attr-defined]
+        if found is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        content_type, body, headers = found
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def pages(served: dict[str, tuple[str, bytes, dict[str, str]]]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Served)
+    server.pages = served  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def html_page(text: str, **headers: str) -> tuple[str, bytes, dict[str, str]]:
+    return "text/html; charset=utf-8", text.encode(), headers

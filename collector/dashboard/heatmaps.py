@@ -72,7 +72,7 @@ def geometry(answer: dict[str, Any], snapshot: snapshots.Snapshot | None) -> dic
 def heatmaps(store: Store, site: Site, query: dict[str, str], today: date) -> View:
     listed = answers.pages(store, site, own("pages", {**query, "limit": "50"}), today)["pages"]
     page = query.get("page") or (listed[0]["page"] if listed else "")
-    context: dict[str, Any] = {"pages": listed, "page": page, "layer_names": LAYERS, "palettes": PALETTES}
+    context: dict[str, Any] = {"page_list": listed, "page": page, "layer_names": LAYERS, "palettes": PALETTES}
     if not page:
         return View(template="heatmaps.html", context={**context, "answer": {}})
     answer, error = _asked(store, site, {**query, "page": page}, today)

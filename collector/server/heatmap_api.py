@@ -19,6 +19,7 @@ from collector.reports import api as query
 from collector.reports.heatmap_layers import layers
 from collector.server.responses import JSON
 from collector.sites import Site
+from collector.storage.site_registry import Sites
 
 PRIVATE: Final = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -30,7 +31,8 @@ def _site(request: Request) -> Site:
     value = value.strip()
     if scheme.lower() == "bearer" and value.startswith(tokens.PREFIX):
         found = tokens.check(state.accounts.signer, value, state.now_ms())
-        site = next((s for s in state.sites.all() if found and s.site_id == found.site_id), None)
+        sites: Sites = state.sites
+        site = next((s for s in sites.all() if found and s.site_id == found.site_id), None)
         if site is None:
             raise ApiError(
                 401,

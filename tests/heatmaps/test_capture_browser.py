@@ -2,14 +2,11 @@
 the collector's /v1/capture.js loaded as the snippet will load it, the snapshot stored and then shown as
 the dashboard shows it, in a sandboxed srcdoc iframe."""
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
-from browser import chromium, new_page
+from browser import CAPTURE_LOADER as LOADER
+from browser import chromium, html_page, new_page, pages
 from playwright.sync_api import Browser, Page
 from support import serve, wait_until
 
@@ -20,19 +17,6 @@ from collector.settings import Settings
 from collector.sites import DEFAULT_ORIGINS
 from collector.storage.site_registry import Sites
 from collector.storage.store_chdb import ChdbStore
-
-# What the snippet will do once a heatmap feature is on (stream A): after load, add the capture script.
-LOADER = """<script defer src="{collector}/s/{key}.js"></script>
-<script>
-  addEventListener("load", function () {{
-    {before}
-    var s = document.createElement("script");
-    s.src = "{collector}/v1/capture.js?key={key}&url=" + encodeURIComponent(location.href) +
-      "&w=" + innerWidth + "&sig=abc";
-    s.onload = function () {{ window.captureLoaded = true; }};
-    document.head.appendChild(s);
-  }});
-</script>"""
 
 PAGE = """<!doctype html><html><head><title>Account</title>
 <link rel="stylesheet" href="/site.css">
@@ -58,47 +42,10 @@ PAGE = """<!doctype html><html><head><title>Account</title>
 CSS = ".hero { height: 100vh; color: rgb(1, 2, 3); background: url(img/bg.png) no-repeat; } h1 { margin: 0; }"
 
 
-class _Pages(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        found = self.server.pages.get(self.path.split("?")[0])  # type: ignore[attr-defined]
-        if found is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        content_type, body, headers = found
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def pages(served: dict[str, tuple[str, bytes, dict[str, str]]]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    server.pages = served  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with chromium() as opened:
         yield opened
-
-
-def html_page(text: str, **headers: str) -> tuple[str, bytes, dict[str, str]]:
-    return "text/html; charset=utf-8", text.encode(), headers
 
 
 def captured(store: ChdbStore, site_id: int, page_key: str) -> Snapshot:
