@@ -433,7 +433,7 @@ def captures(visit: Visit, collector: Collector) -> list[dict[str, str]]:
     return asked
 
 
-def wait_for(page: Page, asked: list[dict[str, str]], count: int) -> None:
+def wait_for(page: Page, asked: list[Any], count: int) -> None:
     for _ in range(100):
         if len(asked) >= count:
             return
@@ -479,6 +479,31 @@ def test_without_heatmaps_consent_nothing_is_offered_for_capture(
         wait_for(page, asked, 1)
         visit.leave()
     assert [a["url"] for a in asked] == [f"{origin}/"]
+
+
+def test_the_overlay_link_loads_the_overlay_for_the_tab_and_leaves_no_token_in_urls(
+    store: ChdbStore, settings: Settings, browser: Browser
+) -> None:
+    with tagged(store, settings, {"/": SHORT, "/next": SHORT}) as (collector, origin):
+        visit = Visit(browser, collector)
+        asked: list[str] = []
+
+        def answer(route: Any) -> None:
+            asked.append(route.request.url)
+            route.fulfill(status=200, content_type="text/javascript", body="")
+
+        visit.page.route(f"{collector.url}/s/overlay.js*", answer)
+        page = visit.open(f"{origin}/#ff_overlay=tok.en-1")
+        assert page.url == f"{origin}/"
+        assert page.evaluate("sessionStorage.getItem('ff_overlay')") == "tok.en-1"
+        page.wait_for_timeout(1_500)  # the pageview's batch is out
+        page = visit.open(f"{origin}/next")  # a later page in the tab: the overlay again
+        wait_for(page, asked, 2)
+        visit.leave()
+        rows = stored(collector, "type = 'pageview'", count=2)
+    assert asked == [f"{collector.url}/s/overlay.js?t=tok.en-1"] * 2
+    assert [r["path"] for r in rows] == ["/", "/next"]
+    assert not [r for r in rows if "ff_overlay" in json.dumps(r, default=str)]
 
 
 NOTHING_SENT_IN = 5_000  # ms of page time: batches go out after 1 s
