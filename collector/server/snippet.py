@@ -12,6 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import brotli
 import jinja2
@@ -52,6 +53,7 @@ def source(write_key: str, endpoint: str, settings: SnippetSettings) -> str:
         version=SNIPPET_VERSION,
         write_key=write_key,
         endpoint=endpoint,
+        collector=_origin(endpoint),
         # without cookies nothing is kept in the browser's storage, so no offline queue either
         f={name: getattr(settings, name) and not (name == "offline" and settings.cookieless) for name in FEATURES},
         heatmaps=any(getattr(settings, name) for name in HEATMAP_FEATURES),
@@ -63,6 +65,13 @@ def source(write_key: str, endpoint: str, settings: SnippetSettings) -> str:
         # a regular expression alternative: "|(?:q|page)=" keeps ?q= and ?page= beside utm_*
         keep_params="|(?:" + "|".join(map(re.escape, settings.keep_params)) + ")=" if settings.keep_params else "",
     )
+
+
+def _origin(url: str) -> str | None:
+    """The origin of an absolute URL (where the collector's other scripts are), else None: then the
+    snippet takes its own script's origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -87,7 +87,7 @@ class Visit:
         self.errors: list[str] = []
         self.posts: list[Request] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("request", lambda r: self.posts.append(r) if r.url.startswith(collector.url + "/v1/") else None)
+        self.page.on("request", lambda r: self.posts.append(r) if is_post(r, collector) else None)
         if clock:
             self.page.clock.install()
 
@@ -111,6 +111,10 @@ class Visit:
     def leave(self) -> None:
         self.page.close(run_before_unload=False)  # pagehide: what is left goes by sendBeacon
         assert self.errors == []
+
+
+def is_post(request: Request, collector: Collector) -> bool:
+    return request.method == "POST" and request.url.startswith(collector.url + "/v1/")
 
 
 def is_batch(response: Response) -> bool:
@@ -415,6 +419,91 @@ def test_cookieless_mode_keeps_nothing_in_the_browser(store: ChdbStore, settings
     assert kept == [0, 0, ""]
     assert rows[0]["anonymous_id"] != rows[1]["anonymous_id"]  # nothing links the two loads in the browser
     assert rows[0]["visitor_key"] == rows[1]["visitor_key"] != ""  # the collector's daily key still counts them
+
+
+def captures(visit: Visit, collector: Collector) -> list[dict[str, str]]:
+    """The capture scripts the page asks the collector for (answered here with an empty script)."""
+    asked: list[dict[str, str]] = []
+
+    def answer(route: Any) -> None:
+        asked.append(dict(httpx.URL(route.request.url).params))
+        route.fulfill(status=200, content_type="text/javascript", body="")
+
+    visit.page.route(f"{collector.url}/v1/capture.js*", answer)
+    return asked
+
+
+def wait_for(page: Page, asked: list[Any], count: int) -> None:
+    for _ in range(100):
+        if len(asked) >= count:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{len(asked)} capture requests, not {count}")
+
+
+def test_with_heatmaps_consent_the_page_structure_is_offered_for_capture_once_per_route(
+    store: ChdbStore, settings: Settings, browser: Browser
+) -> None:
+    with tagged(store, settings, {"/": LONG}) as (collector, origin):
+        visit = Visit(browser, collector, viewport={"width": 1111, "height": 800})
+        asked = captures(visit, collector)
+        page = visit.open(f"{origin}/?utm_source=x&secret=1")
+        wait_for(page, asked, 1)
+        page.evaluate("history.replaceState({}, '', '/?utm_source=x#top')")  # the same page: not again
+        page.evaluate("history.pushState({}, '', '/pricing')")
+        wait_for(page, asked, 2)
+        page.wait_for_timeout(500)  # and no third
+        signature = page.evaluate(
+            "(() => { let h = 0; for (const el of [...document.body.getElementsByTagName('*')].slice(0, 2000))"
+            " for (const c of el.tagName) h = Math.imul(h, 31) + c.charCodeAt(0) | 0; "
+            " return (h >>> 0).toString(36) })()"
+        )
+        visit.leave()
+    assert asked == [
+        {"key": collector.site.write_key, "url": f"{origin}/?utm_source=x", "w": "1111", "sig": signature},
+        {"key": collector.site.write_key, "url": f"{origin}/pricing", "w": "1111", "sig": signature},
+    ]
+
+
+def test_without_heatmaps_consent_nothing_is_offered_for_capture(
+    store: ChdbStore, settings: Settings, browser: Browser
+) -> None:
+    with tagged(store, settings, {"/": LONG}, **{"snippet.consent": "opt-in"}) as (collector, origin):
+        visit = Visit(browser, collector)
+        asked = captures(visit, collector)
+        page = visit.open(f"{origin}/")
+        page.evaluate("footfall.consent({analytics: true, heatmaps: false, marketing: false})")
+        page.wait_for_timeout(1_500)
+        assert asked == []
+        page.evaluate("footfall.consent({analytics: true, heatmaps: true, marketing: false})")  # a change of mind
+        wait_for(page, asked, 1)
+        visit.leave()
+    assert [a["url"] for a in asked] == [f"{origin}/"]
+
+
+def test_the_overlay_link_loads_the_overlay_for_the_tab_and_leaves_no_token_in_urls(
+    store: ChdbStore, settings: Settings, browser: Browser
+) -> None:
+    with tagged(store, settings, {"/": SHORT, "/next": SHORT}) as (collector, origin):
+        visit = Visit(browser, collector)
+        asked: list[str] = []
+
+        def answer(route: Any) -> None:
+            asked.append(route.request.url)
+            route.fulfill(status=200, content_type="text/javascript", body="")
+
+        visit.page.route(f"{collector.url}/s/overlay.js*", answer)
+        page = visit.open(f"{origin}/#ff_overlay=tok.en-1")
+        assert page.url == f"{origin}/"
+        assert page.evaluate("sessionStorage.getItem('ff_overlay')") == "tok.en-1"
+        page.wait_for_timeout(1_500)  # the pageview's batch is out
+        page = visit.open(f"{origin}/next")  # a later page in the tab: the overlay again
+        wait_for(page, asked, 2)
+        visit.leave()
+        rows = stored(collector, "type = 'pageview'", count=2)
+    assert asked == [f"{collector.url}/s/overlay.js?t=tok.en-1"] * 2
+    assert [r["path"] for r in rows] == ["/", "/next"]
+    assert not [r for r in rows if "ff_overlay" in json.dumps(r, default=str)]
 
 
 NOTHING_SENT_IN = 5_000  # ms of page time: batches go out after 1 s
