@@ -10,9 +10,10 @@
   try { src = new URL(me.src); token = src.searchParams.get("t"); } catch (e) { return; }
   if (!token || window.__footfallOverlay || !window.FootfallHeat) return;
   // the width buckets of collector/privacy.py WIDTH_BREAKPOINTS (a test keeps the two lists equal)
+  var EXPIRED = "This heatmap link has expired: open it again from the dashboard.";
   var BREAKPOINTS = [320, 375, 414, 768, 1024, 1280, 1440, 1920, 2560];
   var LAYERS = [["click", "Clicks"], ["move", "Moves"], ["rageclick", "Rage clicks"], ["deadclick", "Dead clicks"], ["scroll", "Scroll reach"], ["elements", "Elements"]];
-  var expires = Number(token.split(".")[1] || 0), answer = null, drawn = [], layer = "click", timer;
+  var answer = null, drawn = [], layer = "click", timer;
 
   function style(el, props) { for (var k in props) el.style[k] = props[k]; return el; }
   function make(tag, parent, props, text) {
@@ -84,17 +85,21 @@
   function load() {
     var url = src.origin + "/api/v1/heatmap/layers?page=" + encodeURIComponent(location.href) + "&width=" + bucket(innerWidth);
     fetch(url, {headers: {Authorization: "Bearer " + token}, credentials: "omit"}).then(function (r) {
-      if (r.status === 401) { stop("This heatmap link has expired: open it again from the dashboard."); return null; }
+      if (r.status === 401) { stop(EXPIRED); return null; }
       if (!r.ok) { status.textContent = "footfall answered " + r.status; return null; }
       return r.json();
-    }).then(function (a) { if (a) { answer = a; draw(); } }, function () { status.textContent = "footfall cannot be reached"; });
+    }).then(function (a) {
+      if (!a) return;
+      answer = a;
+      draw();
+      // the end by the server's clock: the owner's computer may be minutes off
+      if (a.overlay) timer = setTimeout(function () { stop(EXPIRED); }, Math.max(0, a.overlay.expires_in_ms));
+    }, function () { status.textContent = "footfall cannot be reached"; });
   }
 
   picker.addEventListener("change", function () { layer = picker.value; draw(); });
   close.addEventListener("click", function () { clear(); host.parentNode.removeChild(host); window.__footfallOverlay = null; try { sessionStorage.removeItem("ff_overlay"); } catch (e) {} });
   var resizing;
   window.addEventListener("resize", function () { clearTimeout(resizing); resizing = setTimeout(draw, 200); });
-  if (expires) timer = setTimeout(function () { stop("This heatmap link has expired: open it again from the dashboard."); }, Math.max(0, expires - Date.now()));
-  if (expires && expires <= Date.now()) return stop("This heatmap link has expired: open it again from the dashboard.");
   load();
 })();

@@ -24,8 +24,9 @@ from collector.storage.site_registry import Sites
 PRIVATE: Final = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 
 
-def _site(request: Request) -> Site:
-    """The site of a read key, or of a live overlay token that has not expired."""
+def _site(request: Request) -> tuple[Site, int | None]:
+    """The site of a read key, or of a live overlay token that has not expired (and its ms left: the
+    overlay times its end by the server's clock, not by the owner's computer's)."""
     state = request.app.state
     scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
     value = value.strip()
@@ -40,8 +41,9 @@ def _site(request: Request) -> Site:
                 "this heatmap link has expired or is not genuine: open it again from the dashboard",
                 headers={"WWW-Authenticate": "Bearer", **_cors(request, None)},
             )
-        return site
-    return query.site_for_read_key(state.sites, request.headers.get("authorization"))
+        assert found is not None
+        return site, found.expires_ms - state.now_ms()
+    return query.site_for_read_key(state.sites, request.headers.get("authorization")), None
 
 
 def _cors(request: Request, site: Site | None) -> dict[str, str]:
@@ -53,10 +55,12 @@ def _cors(request: Request, site: Site | None) -> dict[str, str]:
 
 
 async def heatmap_layers(request: Request) -> Response:
-    site = _site(request)
+    site, left_ms = _site(request)
     today = datetime.fromtimestamp(request.app.state.now_ms() / 1000, UTC).date()
     params = dict(request.query_params)
     answer = await asyncio.to_thread(layers, request.app.state.store, site, params, today)
+    if left_ms is not None:
+        answer["overlay"] = {"expires_in_ms": left_ms}
     return JSON({"site": site.name, **answer}, headers={**PRIVATE, **_cors(request, site)})
 
 

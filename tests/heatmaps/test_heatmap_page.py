@@ -23,7 +23,7 @@ from support import NOW_MS, serve, wait_until
 from collector.accounts.passwords import hash_password
 from collector.accounts.users import Users
 from collector.dashboard.export import HEAD
-from collector.heatmaps import snapshots
+from collector.heatmaps import snapshots, tokens
 from collector.reports.api import to_page_key
 from collector.server.app import create_app
 from collector.settings import Settings
@@ -43,8 +43,8 @@ main {{ height: 4000px; }}
 
 
 class Shop:
-    def __init__(self, url: str, site: str, store: ChdbStore, read_key: str, write_key: str) -> None:
-        self.url, self.site, self.store, self.write_key = url, site, store, write_key
+    def __init__(self, url: str, app: Any, store: ChdbStore, read_key: str, write_key: str) -> None:
+        self.url, self.app, self.store, self.write_key = url, app, store, write_key
         self.api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {read_key}"}, timeout=60)
 
 
@@ -65,7 +65,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         Settings(data_dir=str(folder / "data")).with_changes(max_delay_ms=20), store=store, now_ms=lambda: next(ticks)
     )
     with serve(app) as url:
-        yield Shop(url, "shop", store, keys.read_key, keys.write_key)
+        yield Shop(url, app, store, keys.read_key, keys.write_key)
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +206,39 @@ def test_open_on_my_site_sends_a_token_in_the_fragment_that_reads_the_layers(bro
     )
     assert preflight.status_code == 204
     assert "Authorization" in preflight.headers["access-control-allow-headers"]
+
+
+def test_the_overlay_launches_from_the_fragment_drops_it_and_stops_at_expiry(browser: Browser, shop: Shop) -> None:
+    tag = f'<script defer src="{shop.url}/s/{shop.write_key}.js"></script>'
+    with pages({"/": html_page(SHOP.format(loader=tag))}) as origin:
+        signer, now = shop.app.state.accounts.signer, shop.app.state.now_ms()
+        token = tokens.mint(signer, 1, now, lifetime_ms=60_000)
+        page = new_page(browser, viewport={"width": 1280, "height": 800})
+        page.clock.install()
+        page.goto(f"{origin}/#ff_overlay={token}")
+        page.wait_for_selector("[data-footfall-overlay][data-state=drawn]", state="attached")
+        assert "ff_overlay" not in page.evaluate("location.href")
+        assert page.evaluate("sessionStorage.getItem('ff_overlay')") == token
+        assert page.evaluate("!!document.querySelector('[data-footfall-overlay]').shadowRoot")
+        assert (
+            page.evaluate(
+                "document.querySelector('[data-footfall-overlay]').shadowRoot.querySelectorAll('canvas').length"
+            )
+            > 0
+        )
+        page.clock.fast_forward(61_000)  # the server said how long the token has left; past it, the drawing goes
+        page.wait_for_selector("[data-footfall-overlay][data-state=expired]", state="attached")
+        assert (
+            page.evaluate(
+                "document.querySelector('[data-footfall-overlay]').shadowRoot.querySelectorAll('canvas').length"
+            )
+            == 0
+        )
+        assert page.evaluate("sessionStorage.getItem('ff_overlay')") is None
+        page.close()
+        expired = tokens.mint(signer, 1, now, lifetime_ms=-1)  # refused by the server: the same ending
+        page = new_page(browser, viewport={"width": 1280, "height": 800})
+        page.goto(f"{origin}/#ff_overlay={expired}")
+        page.wait_for_selector("[data-footfall-overlay][data-state=expired]", state="attached")
+        assert "expired" in page.evaluate("document.querySelector('[data-footfall-overlay]').shadowRoot.textContent")
+        page.close()
