@@ -65,7 +65,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         Settings(data_dir=str(folder / "data")).with_changes(max_delay_ms=20), store=store, now_ms=lambda: next(ticks)
     )
     with serve(app) as url:
-        yield Shop(url, app, store, keys.read_key, keys.write_key)
+        shop = Shop(url, app, store, keys.read_key, keys.write_key)
+        yield shop
+        shop.api.close()
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +174,7 @@ def test_open_on_my_site_sends_a_token_in_the_fragment_that_reads_the_layers(bro
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     page.close()
     client = httpx.Client(base_url=shop.url, cookies=cookies, timeout=30)
+    request_close = client.close
     refused = client.get("/dashboard/shop/heatmaps/launch", params={"url": "https://evil.example/"})
     assert refused.status_code == 422
     assert "allowed origins" in refused.text
