@@ -7,6 +7,7 @@ import msgspec
 
 from collector import __version__
 from collector.reports.answers import REPORTS
+from collector.reports.heatmap_layers import LayersQuery
 from collector.reports.live import LiveQuery
 from collector.reports.traffic import TRAFFIC
 
@@ -109,6 +110,14 @@ def spec() -> dict[str, Any]:
         }
     }
     paths.update(_snapshot_paths())
+    paths["/api/v1/heatmap/layers"] = {
+        "get": {
+            "summary": "Everything the heatmap page draws for one page at one width (docs/heatmaps.md).",
+            "description": "Also takes a live overlay token (ffo_...) as its Bearer; CORS for the site's origins.",
+            "parameters": _parameters(LayersQuery),
+            "responses": {"200": {"description": "docs/api.md#heatmaplayers-and-heatmappng"}, **_ERRORS},
+        }
+    }
     for name, (_, kind, summary) in REPORTS.items():
         ok: dict[str, Any] = {"description": f"docs/api.md#{name}"}
         if name in answers:

@@ -66,7 +66,10 @@ async def heatmap_layers(request: Request) -> Response:
 
 async def heatmap_layers_preflight(request: Request) -> Response:
     """The overlay sends its token in Authorization, which needs a preflight. The answer reveals nothing:
-    which origins may read is decided on the GET, by the token's site."""
+    which origins may read is decided on the GET, by the token's site. An OPTIONS that is not a CORS
+    preflight is what it would be on any other path: a method this path does not allow."""
+    if not (request.headers.get("origin") and request.headers.get("access-control-request-method")):
+        raise ApiError(405, "method_not_allowed", "GET /api/v1/heatmap/layers; OPTIONS only as a CORS preflight")
     return Response(
         status_code=204,
         headers={

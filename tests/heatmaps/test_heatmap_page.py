@@ -68,6 +68,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         shop = Shop(url, app, store, keys.read_key, keys.write_key)
         yield shop
         shop.api.close()
+    store.close()  # chdb holds one data folder per process: the next module opens its own
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +175,6 @@ def test_open_on_my_site_sends_a_token_in_the_fragment_that_reads_the_layers(bro
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     page.close()
     client = httpx.Client(base_url=shop.url, cookies=cookies, timeout=30)
-    request_close = client.close
     refused = client.get("/dashboard/shop/heatmaps/launch", params={"url": "https://evil.example/"})
     assert refused.status_code == 422
     assert "allowed origins" in refused.text
@@ -209,6 +209,7 @@ def test_open_on_my_site_sends_a_token_in_the_fragment_that_reads_the_layers(bro
     )
     assert preflight.status_code == 204
     assert "Authorization" in preflight.headers["access-control-allow-headers"]
+    client.close()
 
 
 def test_the_overlay_launches_from_the_fragment_drops_it_and_stops_at_expiry(browser: Browser, shop: Shop) -> None:

@@ -115,7 +115,8 @@ def test_bad_parameters_get_a_422_naming_them(collector: Collector) -> None:
 def test_the_openapi_spec_lists_every_report_and_its_parameters(collector: Collector) -> None:
     spec = collector.http.get("/api/v1/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
-    assert set(spec["paths"]) == {f"/api/v1/{name}" for name in (*reports.REPORTS, "events", "live")}
+    heatmaps = ("snapshots", "snapshots/{snapshot_id}", "heatmap/layers")
+    assert set(spec["paths"]) == {f"/api/v1/{name}" for name in (*reports.REPORTS, "events", "live", *heatmaps)}
     heatmap = {p["name"]: p for p in spec["paths"]["/api/v1/heatmap"]["get"]["parameters"]}
     assert heatmap["page"]["required"] is True
     assert set(heatmap["type"]["schema"]["enum"]) == {"click", "rageclick", "deadclick", "move"}

@@ -114,7 +114,8 @@ class Visit:
 
 
 def is_post(request: Request, collector: Collector) -> bool:
-    return request.method == "POST" and request.url.startswith(collector.url + "/v1/")
+    """A batch the snippet posts (a snapshot upload of the capture module is not one)."""
+    return request.method == "POST" and request.url == collector.url + "/v1/batch"
 
 
 def is_batch(response: Response) -> bool:
