@@ -19,7 +19,8 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from collector.dashboard.web import HERE, render
+from collector.dashboard.export import render_file
+from collector.dashboard.heatmaps import drawing
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-sync"]
 
@@ -70,32 +71,11 @@ PLACING = """([w, h]) => {
 
 
 def page_file(folder: Path, args: argparse.Namespace) -> Path:
-    data = {
-        "answer": answer((args.width, args.height), args.clicks, args.rows or args.clicks, 60, random.Random(7)),
-        "against": None,
-        "geometry": {"w": args.width, "h": args.height, "viewportW": args.width, "viewportH": 800},
-        "snapshot": True,
-        "layer": "click",
-        "palette": "classic",
-        "visitors": False,
-        "marks": False,
-        "cold": False,
-        "fixed": "show",
-        "view": "side",
-    }
-    context = {
-        "data": data,
-        "snapshot": SimpleNamespace(html=snapshot(args.width, args.height, 60)),
-        "page": "bench",
-        "title": "",
-        "head": 0,
-        "eager": False,
-        "css": (HERE / "static" / "dashboard.css").read_text(),
-        "heat_js": (HERE / "static" / "heat.js").read_text(),
-        "page_js": (HERE / "static" / "heatmaps.js").read_text(),
-    }
+    shape = {"w": args.width, "h": args.height, "viewportW": args.width, "viewportH": 800}
+    found = answer((args.width, args.height), args.clicks, args.rows or args.clicks, 60, random.Random(7))
+    backdrop = SimpleNamespace(html=snapshot(args.width, args.height, 60))
     path = folder / "bench.html"
-    path.write_text(render("heatmap_render.html", context))
+    path.write_text(render_file(drawing(found, shape), backdrop, page="bench", title="", head=0, eager=False))
     return path
 
 

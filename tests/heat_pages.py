@@ -5,7 +5,8 @@ tests/heatmaps/test_png.py): a snapshot with a sticky header and a Buy button, a
 from types import SimpleNamespace
 from typing import Any
 
-from collector.dashboard.web import HERE, render
+from collector.dashboard.export import render_file
+from collector.dashboard.heatmaps import drawing
 
 WIDTH, HEIGHT = 1000, 1600
 BACKDROP = (240, 240, 240)
@@ -47,34 +48,9 @@ def answer(points: list[list[Any]], **layers: Any) -> dict[str, Any]:
 
 
 def page_html(html: str, data_answer: dict[str, Any], **options: Any) -> str:
-    data = {
-        "answer": data_answer,
-        "against": options.pop("against", None),
-        "geometry": {"w": WIDTH, "h": HEIGHT, "viewportW": WIDTH, "viewportH": 700},
-        "snapshot": True,
-        "layer": "click",
-        "palette": "classic",
-        "visitors": False,
-        "marks": False,
-        "cold": False,
-        "fixed": "show",
-        "view": "side",
-        **options,
-    }
-    return render(
-        "heatmap_render.html",
-        {
-            "data": data,
-            "snapshot": SimpleNamespace(html=html),
-            "page": "shop.example/",
-            "title": "test",
-            "head": 0,
-            "eager": True,
-            "css": (HERE / "static" / "dashboard.css").read_text(),
-            "heat_js": (HERE / "static" / "heat.js").read_text(),
-            "page_js": (HERE / "static" / "heatmaps.js").read_text(),
-        },
-    )
+    shape = {"w": WIDTH, "h": HEIGHT, "viewportW": WIDTH, "viewportH": 700}
+    data = drawing(data_answer, shape, **options)
+    return render_file(data, SimpleNamespace(html=html), page="shop.example/", title="test", head=0)
 
 
 def hot(rgb: tuple[int, int, int]) -> bool:

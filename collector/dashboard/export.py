@@ -54,20 +54,7 @@ def heatmap_png(view: View, *, browser: str | None = None) -> bytes:
         return png.outline(data)
     geometry = data["geometry"]
     width, height = int(geometry["w"]), min(int(geometry["h"]), MAX_HEIGHT)
-    html = render(
-        "heatmap_render.html",
-        {
-            "data": data,
-            "snapshot": context.get("snapshot"),
-            "page": context.get("page", ""),
-            "title": _title(data),
-            "head": HEAD,
-            "eager": True,  # every tile at once: the screenshot is taken of the whole page
-            "css": (HERE / "static" / "dashboard.css").read_text(encoding="utf-8"),
-            "heat_js": _script("heat.js"),
-            "page_js": _script("heatmaps.js"),
-        },
-    )
+    html = render_file(data, context.get("snapshot"), page=context.get("page", ""), title=_title(data))
     with tempfile.TemporaryDirectory(prefix="footfall-png-") as folder:
         page, shot = Path(folder) / "heatmap.html", Path(folder) / "heatmap.png"
         page.write_text(html, encoding="utf-8")
@@ -80,6 +67,25 @@ def heatmap_png(view: View, *, browser: str | None = None) -> bytes:
         if not shot.exists():
             return png.outline(data)
         return shot.read_bytes()
+
+
+def render_file(
+    data: dict[str, Any], snapshot: Any, *, page: str, title: str, head: int = HEAD, eager: bool = True
+) -> str:
+    """The heatmap page's drawing as one self-contained file: its CSS and scripts inlined, the snapshot in
+    its sandboxed iframe. `eager`: every tile at once (a screenshot is taken of the whole page)."""
+    context = {
+        "data": data,
+        "snapshot": snapshot,
+        "page": page,
+        "title": title,
+        "head": head,
+        "eager": eager,
+        "css": (HERE / "static" / "dashboard.css").read_text(encoding="utf-8"),
+        "heat_js": _script("heat.js"),
+        "page_js": _script("heatmaps.js"),
+    }
+    return render("heatmap_render.html", context)
 
 
 def _title(data: dict[str, Any]) -> str:

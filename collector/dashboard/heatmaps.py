@@ -69,6 +69,25 @@ def geometry(answer: dict[str, Any], snapshot: snapshots.Snapshot | None) -> dic
     return {"w": width, "h": height, "viewportW": width, "viewportH": answer.get("scroll", {}).get("fold_px") or 800}
 
 
+def drawing(answer: dict[str, Any], shape: dict[str, int], **options: Any) -> dict[str, Any]:
+    """What heatmaps.js draws: a layers answer, the drawing's size, and the page's options (the
+    defaults are a plain click heatmap)."""
+    return {"answer": answer, "geometry": shape, **DRAWING, **options}
+
+
+DRAWING: Final[dict[str, Any]] = {
+    "against": None,
+    "snapshot": True,
+    "layer": "click",
+    "palette": "classic",
+    "visitors": False,
+    "marks": False,
+    "cold": False,
+    "fixed": "show",
+    "view": "side",
+}
+
+
 def heatmaps(store: Store, site: Site, query: dict[str, str], today: date) -> View:
     listed = answers.pages(store, site, own("pages", {**query, "limit": "50"}), today)["pages"]
     page = query.get("page") or (listed[0]["page"] if listed else "")
@@ -85,19 +104,19 @@ def heatmaps(store: Store, site: Site, query: dict[str, str], today: date) -> Vi
         snapshot = snapshots.latest(store, site.site_id, answer["page"], width)
     asked_b = side_b({**query, "page": page, "width": str(width)})
     b_answer, b_error = _asked(store, site, asked_b, today) if asked_b is not None else ({}, "")
-    data = {
-        "answer": answer,
-        "against": b_answer or None,
-        "geometry": geometry(answer, snapshot),
-        "snapshot": snapshot is not None,
-        "layer": query.get("layer", "click") if query.get("layer") in LAYERS else "click",
-        "palette": query.get("palette", "classic"),
-        "visitors": query.get("visitors") == "true",
-        "marks": query.get("marks") == "on",
-        "cold": query.get("cold") == "on",
-        "fixed": "hide" if query.get("fixed") == "hide" else "show",
-        "view": "diff" if query.get("view") == "diff" and b_answer else "side",
-    }
+    data = drawing(
+        answer,
+        geometry(answer, snapshot),
+        against=b_answer or None,
+        snapshot=snapshot is not None,
+        layer=query.get("layer", "click") if query.get("layer") in LAYERS else "click",
+        palette=query.get("palette", "classic"),
+        visitors=query.get("visitors") == "true",
+        marks=query.get("marks") == "on",
+        cold=query.get("cold") == "on",
+        fixed="hide" if query.get("fixed") == "hide" else "show",
+        view="diff" if query.get("view") == "diff" and b_answer else "side",
+    )
     elements = Table(
         name="elements",
         title="Clicked elements",

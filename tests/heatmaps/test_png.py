@@ -11,24 +11,13 @@ from heat_pages import BACKDROP, BUY, HEIGHT, WIDTH, answer, hot, snapshot
 from PIL import Image
 
 from collector.dashboard.export import HEAD, heatmap_png
+from collector.dashboard.heatmaps import drawing
 from collector.dashboard.pages import View
 from collector.heatmaps import png
 
 
 def data(points: list[list[Any]]) -> dict[str, Any]:
-    return {
-        "answer": answer(points),
-        "against": None,
-        "geometry": {"w": WIDTH, "h": HEIGHT, "viewportW": WIDTH, "viewportH": 700},
-        "snapshot": True,
-        "layer": "click",
-        "palette": "classic",
-        "visitors": False,
-        "marks": False,
-        "cold": False,
-        "fixed": "show",
-        "view": "side",
-    }
+    return drawing(answer(points), {"w": WIDTH, "h": HEIGHT, "viewportW": WIDTH, "viewportH": 700})
 
 
 def image(body: bytes) -> Image.Image:
