@@ -47,32 +47,11 @@ def new_page(browser: Browser, **options: Any) -> Page:
     return page
 
 
-class _Pages(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        html = self.server.pages.get(self.path.split("?")[0])  # type: ignore[attr-defined]
-        body = (html or "not found").encode()
-        self.send_response(200 if html is not None else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @contextmanager
-def site(pages: dict[str, str]) -> Iterator[str]:
-    """Serve `pages` (path -> HTML) on http://127.0.0.1:<port>, an origin the default site allows."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    server.pages = pages  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def site(html: dict[str, str]) -> Iterator[str]:
+    """Serve `html` (path -> HTML) on http://127.0.0.1:<port>, an origin the default site allows."""
+    with pages({path: html_page(text) for path, text in html.items()}) as origin:
+        yield origin
 
 
 # What the snippet will do once a heatmap feature is on (stream A): after load, add the capture script.
@@ -111,6 +90,7 @@ class _Served(BaseHTTPRequestHandler):
 
 @contextmanager
 def pages(served: dict[str, tuple[str, bytes, dict[str, str]]]) -> Iterator[str]:
+    """Serve path -> (content type, body, headers) on http://127.0.0.1:<port>; other paths are 404s."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Served)
     server.pages = served  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

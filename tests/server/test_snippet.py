@@ -494,12 +494,13 @@ def test_the_overlay_link_loads_the_overlay_for_the_tab_and_leaves_no_token_in_u
             route.fulfill(status=200, content_type="text/javascript", body="")
 
         visit.page.route(f"{collector.url}/s/overlay.js*", answer)
-        page = visit.open(f"{origin}/#ff_overlay=tok.en-1")
-        assert page.url == f"{origin}/"
-        assert page.evaluate("sessionStorage.getItem('ff_overlay')") == "tok.en-1"
-        page.wait_for_timeout(1_500)  # the pageview's batch is out
-        page = visit.open(f"{origin}/next")  # a later page in the tab: the overlay again
-        wait_for(page, asked, 2)
+        with visit.page.expect_response(is_batch):  # the first page's batch is stored before the next page
+            page = visit.open(f"{origin}/#ff_overlay=tok.en-1")
+            assert page.url == f"{origin}/"
+            assert page.evaluate("sessionStorage.getItem('ff_overlay')") == "tok.en-1"
+        with visit.page.expect_response(is_batch):
+            page = visit.open(f"{origin}/next")  # a later page in the tab: the overlay again
+            wait_for(page, asked, 2)
         visit.leave()
         rows = stored(collector, "type = 'pageview'", count=2)
     assert asked == [f"{collector.url}/s/overlay.js?t=tok.en-1"] * 2
