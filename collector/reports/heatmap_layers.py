@@ -51,7 +51,9 @@ def layers(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
     widths = run(store, "heat_widths", base, filtered=filtered)
     width = p.width or (widths[0]["width"] if widths else 0)
     asked: Params = {**base, "width": width}
-    rows = run(store, "heat_points", asked, raw=raw, visitors=p.visitors, filtered=filtered)
+    # Width 0 here: the page was never seen at a width in the range. The queries below would take 0
+    # for "every width" (or only rows without one), so the answer is an empty drawing instead.
+    rows = run(store, "heat_points", asked, raw=raw, visitors=p.visitors, filtered=filtered) if width else []
     found: dict[str, dict[str, Any]] = {kind: {"hits": 0, "points": []} for kind in KINDS}
     per_selector: dict[str, list[int]] = {}
     for r in rows:
@@ -63,13 +65,17 @@ def layers(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
         layer["hits"] += r["hits"]
         if r["kind"] == "click" and r["selector"]:
             per_selector.setdefault(r["selector"], [0])[0] += r["hits"]
-    moves = run(
-        store,
-        "heatmap",
-        {**asked, "kind": "move", "step_x": 1, "step_y": 10},
-        raw=raw,
-        visitors=False,
-        filtered=filtered,
+    moves = (
+        run(
+            store,
+            "heatmap",
+            {**asked, "kind": "move", "step_x": 1, "step_y": 10},
+            raw=raw,
+            visitors=False,
+            filtered=filtered,
+        )
+        if width
+        else []
     )
     clicks = found["click"]["hits"]
     elements = sorted(per_selector.items(), key=lambda item: (-item[1][0], item[0]))[:TOP_ELEMENTS]
@@ -96,6 +102,8 @@ def _scroll(
     store: Store, site: Site, asked: Params, p: LayersQuery, today: date, *, raw: bool, filtered: bool
 ) -> dict[str, Any]:
     """Reach per 5% depth (answers.scroll's), its pageviews and the average fold."""
+    if not asked["width"]:
+        return {"pageviews": 0, "fold_px": 0, "reached": reach({})}
     rows = run(store, "heat_fold", asked, raw=raw, filtered=filtered)
     pageviews = sum(r["pageviews"] for r in rows)
     fold = round(sum(r["viewport_h_sum"] for r in rows) / pageviews) if pageviews else 0

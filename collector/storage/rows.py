@@ -88,7 +88,7 @@ class EventRow(msgspec.Struct, kw_only=True, gc=False):
 
 class CounterRow(msgspec.Struct, gc=False):
     site_id: int
-    hour: str
+    hour: int  # epoch seconds: a JSON number is a DateTime at any value, a string only at 9-10 digits
     outcome: str
     reason: str
     events: int

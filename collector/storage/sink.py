@@ -334,7 +334,7 @@ class Writer:
 
     def _add_counters(self, counters: Counter[CounterKey], settings: dict[str, str]) -> None:
         if counters:
-            rows = [CounterRow(s, str(h), o, r, n) for (s, h, o, r), n in counters.items()]
+            rows = [CounterRow(s, h, o, r, n) for (s, h, o, r), n in counters.items()]
             self._store.insert("ingest_counters", encode(rows), columns=COUNTER_COLUMNS, settings=settings)
         for (_, _, outcome, reason), n in counters.items():
             if outcome == "dropped":

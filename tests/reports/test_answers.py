@@ -233,8 +233,8 @@ QUESTIONS: list[tuple[str, dict[str, str]]] = [
 def test_every_rollup_backed_answer_equals_a_scan_of_the_raw_events(
     store: ChdbStore, tmp_path: Path, rows: list[EventRow], retries: list[int]
 ) -> None:
-    """Each example is a site of its own in the test's store."""
-    store_through_the_writer(store, spool_folder(tmp_path), rows, retries)
+    """Each example is a site and a spool of its own in the test's store (tmp_path is one per test)."""
+    store_through_the_writer(store, spool_folder(tmp_path / str(rows[0].site_id)), rows, retries)
     site = Site(site_id=rows[0].site_id, name="s", allowed_origins=(), write_key="w", read_key_sha256="r")
     window = {
         "since": (BASE - timedelta(days=1)).date().isoformat(),
@@ -257,6 +257,28 @@ def test_every_rollup_backed_answer_equals_a_scan_of_the_raw_events(
         assert heatmap_layers.layers(store, site, query, TODAY) == heatmap_layers.layers(
             store, site, query, TODAY, raw=True
         ), query
+
+
+def test_a_page_never_seen_at_a_width_draws_nothing(store: ChdbStore, tmp_path: Path) -> None:
+    """Scrolls and moves without a width bucket: the layers answer has no width to draw at, so it must
+    not fall back to "every width" in one path and "no width" in the other (hypothesis found this)."""
+    site_id = next(_sites)
+    at = BASE + timedelta(days=2)
+    seen: dict[str, Any] = {"page_key": PAGES[0], "width_bucket": 1280}
+    rows = [
+        person_event(site_id, "a", "", at, "scroll", depth=60, viewport_h=800, **seen),
+        person_event(site_id, "a", "", at, "move", doc_w=1000, points=[(5, 5, 1)], **seen),
+    ]
+    store_through_the_writer(store, spool_folder(tmp_path), rows, [])
+    site = Site(site_id=site_id, name="s", allowed_origins=(), write_key="w", read_key_sha256="r")
+    query = {"since": BASE.date().isoformat(), "until": (BASE + timedelta(days=5)).date().isoformat(), "page": PAGES[0]}
+    for raw in (False, True):
+        answer = heatmap_layers.layers(store, site, query, TODAY, raw=raw)
+        assert (answer["width"], answer["widths"], answer["coverage"]) == (0, [], {"clicks": 0, "moves": 0}), raw
+        assert answer["scroll"]["pageviews"] == 0
+        assert {r["pageviews"] for r in answer["scroll"]["reached"]} == {0}, raw
+    at_width = heatmap_layers.layers(store, site, {**query, "width": "1280"}, TODAY)
+    assert at_width["scroll"]["reached"][0] == {"depth": 0, "pageviews": 1, "share": 1.0}  # asked for: drawn
 
 
 def test_segments_and_funnels_answer_the_marketing_questions(collector: Collector) -> None:

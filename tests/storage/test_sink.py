@@ -71,6 +71,20 @@ def test_a_segment_is_stored_with_its_counters_then_deleted(store: ChdbStore, tm
     assert metrics.insert_rows.value() == 5
 
 
+def test_counters_of_any_hour_are_stored_without_the_salvage_path(store: ChdbStore, tmp_path: Path) -> None:
+    """The counter's hour goes to ClickHouse as a number: as a string, "0" or "3600" is no DateTime
+    and the whole segment went the slow request-by-request way."""
+    folder = spool_folder(tmp_path)
+    early = [msgspec.structs.replace(record(1), hour=hour) for hour in (0, 3600)]
+    segment_file(folder, 1, [*early, record(2)])
+    write, metrics = writer(store, folder)
+    write.store_segment(sealed_segments(folder)[0])
+    assert metrics.insert_failures.value() == 0
+    assert events(store) == 4
+    hours = store.query("SELECT toUnixTimestamp(hour) AS h, sum(events) AS n FROM footfall.ingest_counters GROUP BY h")
+    assert sorted((r["h"], r["n"]) for r in hours) == [(0, 1), (3600, 1), (HOUR, 2)]
+
+
 def test_a_segment_replayed_after_a_crash_is_stored_once(store: ChdbStore, tmp_path: Path) -> None:
     folder = spool_folder(tmp_path)
     path = segment_file(folder, 1, [record(4)])
