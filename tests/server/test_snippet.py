@@ -319,6 +319,26 @@ def test_rage_dead_and_ignored_clicks(store: ChdbStore, settings: Settings, brow
     assert (rage["x"], rage["y"]) == (150, 2350)
 
 
+def test_a_rage_burst_ended_by_a_click_elsewhere_is_still_sent(
+    store: ChdbStore, settings: Settings, browser: Browser
+) -> None:
+    """Three fast clicks on Buy, then at once one on the paragraph: the burst ends there, it is not lost."""
+    with tagged(store, settings, {"/": LONG}) as (collector, origin):
+        visit = Visit(browser, collector, clock=True, viewport={"width": 1280, "height": 800})
+        page = visit.open(f"{origin}/")
+        page.evaluate("window.scrollTo(0, 2300)")
+        page.clock.run_for(100)
+        for _ in range(3):
+            page.mouse.click(150, 50)
+        page.mouse.click(100, 350)  # within the second: before the burst's own timer ends it
+        page.clock.run_for(2500)
+        visit.leave()
+        (rage,) = stored(collector, "type = 'rageclick'", count=1)
+        stored(collector, "type = 'click'", count=4)
+    buy = "main > section.tall > button.buy"
+    assert (rage["selector"], rage["clicks"], rage["x"], rage["y"]) == (buy, 3, 150, 2350)
+
+
 def test_clicks_inside_masked_elements_describe_only_the_mask(
     store: ChdbStore, settings: Settings, browser: Browser
 ) -> None:
