@@ -51,9 +51,16 @@ def layers(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
     widths = run(store, "heat_widths", base, filtered=filtered)
     width = p.width or (widths[0]["width"] if widths else 0)
     asked: Params = {**base, "width": width}
-    # Width 0 here: the page was never seen at a width in the range. The queries below would take 0
-    # for "every width" (or only rows without one), so the answer is an empty drawing instead.
-    rows = run(store, "heat_points", asked, raw=raw, visitors=p.visitors, filtered=filtered) if width else []
+    rows: list[dict[str, Any]] = []
+    moves: list[dict[str, Any]] = []
+    scrolled: dict[str, Any] = {"pageviews": 0, "fold_px": 0, "reached": reach({})}
+    # Width 0 here: the page was never seen at a width in the range. The queries would read 0 as "every
+    # width" (or as rows without one), so the answer is an empty drawing instead.
+    if width:
+        rows = run(store, "heat_points", asked, raw=raw, visitors=p.visitors, filtered=filtered)
+        move_tiles: Params = {**asked, "kind": "move", "step_x": 1, "step_y": 10}
+        moves = run(store, "heatmap", move_tiles, raw=raw, visitors=False, filtered=filtered)
+        scrolled = _scroll(store, site, asked, p, today, raw=raw, filtered=filtered)
     found: dict[str, dict[str, Any]] = {kind: {"hits": 0, "points": []} for kind in KINDS}
     per_selector: dict[str, list[int]] = {}
     for r in rows:
@@ -65,18 +72,6 @@ def layers(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
         layer["hits"] += r["hits"]
         if r["kind"] == "click" and r["selector"]:
             per_selector.setdefault(r["selector"], [0])[0] += r["hits"]
-    moves = (
-        run(
-            store,
-            "heatmap",
-            {**asked, "kind": "move", "step_x": 1, "step_y": 10},
-            raw=raw,
-            visitors=False,
-            filtered=filtered,
-        )
-        if width
-        else []
-    )
     clicks = found["click"]["hits"]
     elements = sorted(per_selector.items(), key=lambda item: (-item[1][0], item[0]))[:TOP_ELEMENTS]
     return {
@@ -92,7 +87,7 @@ def layers(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
                 "tiles": [[t["x_pct"], t["y_px"], int(t["fixed"]), t["hits"]] for t in moves],
             },
         },
-        "scroll": _scroll(store, site, asked, p, today, raw=raw, filtered=filtered),
+        "scroll": scrolled,
         "elements": [{"selector": s, "hits": n[0], "share": n[0] / clicks if clicks else 0.0} for s, n in elements],
         "coverage": {"clicks": clicks, "moves": sum(t["hits"] for t in moves)},
     }
@@ -102,8 +97,6 @@ def _scroll(
     store: Store, site: Site, asked: Params, p: LayersQuery, today: date, *, raw: bool, filtered: bool
 ) -> dict[str, Any]:
     """Reach per 5% depth (answers.scroll's), its pageviews and the average fold."""
-    if not asked["width"]:
-        return {"pageviews": 0, "fold_px": 0, "reached": reach({})}
     rows = run(store, "heat_fold", asked, raw=raw, filtered=filtered)
     pageviews = sum(r["pageviews"] for r in rows)
     fold = round(sum(r["viewport_h_sum"] for r in rows) / pageviews) if pageviews else 0
