@@ -48,9 +48,9 @@ def new_page(browser: Browser, **options: Any) -> Page:
 
 
 @contextmanager
-def site(html: dict[str, str]) -> Iterator[str]:
+def site(html: dict[str, str], **headers: str) -> Iterator[str]:
     """Serve `html` (path -> HTML) on http://127.0.0.1:<port>, an origin the default site allows."""
-    with pages({path: html_page(text) for path, text in html.items()}) as origin:
+    with pages({path: html_page(text, **headers) for path, text in html.items()}) as origin:
         yield origin
 
 

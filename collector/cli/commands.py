@@ -191,7 +191,7 @@ def _one(sites: SiteCommands, name: str) -> dict[str, Any]:
 def cmd_snippet(args: argparse.Namespace, settings: Settings) -> int:
     with sites_for(settings) as sites:
         site = _one(sites, args.name)
-    print(snippet.tag(_tag_base(settings, sites), site["write_key"]))
+    print((snippet.tag if args.tag_only else snippet.tags)(_tag_base(settings, sites), site["write_key"]))
     return 0
 
 
@@ -328,8 +328,11 @@ def _parser() -> argparse.ArgumentParser:
     mig = commands.add_parser("migrate", parents=[store], help="bring the schema up to date")
     mig.set_defaults(run=cmd_migrate)
 
-    snip = commands.add_parser("snippet", parents=[store, web], help="print a site's <script> tag")
+    snip = commands.add_parser(
+        "snippet", parents=[store, web], help="print a site's <script> tag, after the stub that queues early calls"
+    )
     snip.add_argument("name")
+    snip.add_argument("--tag-only", action="store_true", help="only the <script> tag (no calls before it has run)")
     snip.set_defaults(run=cmd_snippet)
 
     site = commands.add_parser("site", help="add, list and change sites").add_subparsers(

@@ -5,6 +5,7 @@ Rendering is cached per (key, endpoint, settings): a site's script is built once
 the source stays readable and what is served stays small (tests/server/test_snippet.py holds the budget).
 """
 
+import base64
 import functools
 import gzip
 import hashlib
@@ -22,7 +23,7 @@ from calmjs.parse.unparsers.es5 import minify_print
 from collector._resources import resource_dir
 from collector.sites import SnippetSettings
 
-SNIPPET_VERSION = "0.2.0"
+SNIPPET_VERSION = "0.3.0"
 HEATMAP_FEATURES = ("clicks", "moves", "scroll", "rage", "dead")
 FEATURES = (*HEATMAP_FEATURES, "identify", "offline", "compress")
 
@@ -76,7 +77,8 @@ def _origin(url: str) -> str | None:
 
 @functools.lru_cache(maxsize=1024)
 def render(write_key: str, endpoint: str, settings: SnippetSettings) -> Script:
-    text = minify_print(es5(source(write_key, endpoint, settings)), obfuscate=True, obfuscate_globals=False)
+    tree = es5(source(write_key, endpoint, settings))
+    text = minify_print(tree, obfuscate=True, obfuscate_globals=False, drop_semi=True)
     body = text.encode()
     return Script(
         body=body,
@@ -154,6 +156,22 @@ def _netloc(name: str, port: int | None) -> str:
     return f"{host}:{port}" if port is not None else host
 
 
+# The queue stub: calls made before the deferred script has run are queued (the latest consent choice
+# apart, applied first) and replayed by the script in their order after its first pageview. Inline, so a
+# site with a Content-Security-Policy allows it by STUB_CSP (docs/operations.md).
+STUB = (
+    "window.footfall||function(f){f.q=[];f.consent=function(c){f.c=c};"
+    '"track identify reset".split(" ").forEach(function(m){f[m]=function(){f.q.push([m,arguments])}})'
+    "}(window.footfall={})"
+)
+STUB_CSP = "'sha256-" + base64.b64encode(hashlib.sha256(STUB.encode()).digest()).decode() + "'"
+
+
 def tag(base_url: str, write_key: str) -> str:
-    """The one line a web developer pastes into their pages."""
+    """The script tag a web developer pastes into their pages."""
     return f'<script defer src="{base_url}/s/{write_key}.js"></script>'
+
+
+def tags(base_url: str, write_key: str) -> str:
+    """The stub and the tag: what `footfall snippet` prints, for pages that call footfall early."""
+    return f"<script>{STUB}</script>\n{tag(base_url, write_key)}"

@@ -5,7 +5,9 @@ Timers the snippet waits on (rage bursts, dead clicks, batching) are driven by P
 a test must know that nothing more will come, instead of sleeping.
 """
 
+import base64
 import gzip
+import hashlib
 import json
 import statistics
 import subprocess
@@ -21,6 +23,7 @@ from browser import chromium, new_page, site
 from playwright.sync_api import Browser, Page, Request, Response
 from support import Collector, Site, serve
 
+from collector.server import snippet
 from collector.server.app import create_app
 from collector.settings import Settings
 from collector.sites import DEFAULT_ORIGINS
@@ -65,9 +68,10 @@ def browser() -> Iterator[Browser]:
 
 @contextmanager
 def tagged(
-    store: ChdbStore, settings: Settings, pages: dict[str, str], **changes: Any
+    store: ChdbStore, settings: Settings, pages: dict[str, str], *, csp: str = "", **changes: Any
 ) -> Iterator[tuple[Collector, str]]:
-    """The collector with a site configured by `changes`, and `pages` on another origin carrying its tag."""
+    """The collector with a site configured by `changes`, and `pages` on another origin carrying its tag
+    (with `csp`, under that Content-Security-Policy, `{collector}` standing for the collector's origin)."""
     sites = Sites(store)
     keys = sites.add("pages", DEFAULT_ORIGINS)
     assert keys.read_key
@@ -75,7 +79,8 @@ def tagged(
         sites.configure("pages", changes)
     with serve(create_app(settings, store=store)) as url:
         tag = f'<script defer src="{url}/s/{keys.write_key}.js"></script>'
-        with site({path: html.replace(TAG, tag) for path, html in pages.items()}) as origin:
+        headers = {"Content-Security-Policy": csp.replace("{collector}", url)} if csp else {}
+        with site({path: html.replace(TAG, tag) for path, html in pages.items()}, **headers) as origin:
             yield Collector(url, store, Site("pages", keys.write_key, keys.read_key)), origin
 
 
@@ -570,6 +575,66 @@ def test_refused_consent_sends_nothing_and_a_grant_sends_what_was_held(
         rows = stored(collector, count=2)
     assert [(r["type"], r["name"]) for r in rows] == [("pageview", ""), ("track", "held")]  # not the click
     assert all(r["consent_analytics"] and not r["consent_marketing"] for r in rows)
+
+
+def early(calls: str) -> str:
+    """A page that runs `calls` before the deferred tag: the documented stub, then the page's own script."""
+    return f"<!doctype html><title>Early</title><script>{snippet.STUB}</script><script>{calls}</script>{TAG}<h1>Hi</h1>"
+
+
+def inline_hash(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+def test_the_documented_stub_is_the_served_one_with_its_hash() -> None:
+    readme = (Path(__file__).parents[2] / "sdk-js" / "README.md").read_text()
+    assert f"<script>{snippet.STUB}</script>" in readme
+    assert f"script-src {inline_hash(snippet.STUB)}" in readme
+    assert snippet.tags("https://f.example", "ffw_k").splitlines()[0] == f"<script>{snippet.STUB}</script>"
+
+
+def test_calls_made_before_the_tag_has_run_are_queued_by_the_stub_and_replayed(
+    store: ChdbStore, settings: Settings, browser: Browser
+) -> None:
+    calls = (
+        "footfall.track('early', {n: 1}); footfall.identify('user-9', {plan: 'pro'});"
+        "footfall.consent({analytics: true, marketing: false}); footfall.track('late')"
+    )
+    # Under a strict policy: the documented hash admits the stub (the page's own script has its own).
+    csp = f"script-src {{collector}} {snippet.STUB_CSP} {inline_hash(calls)}"
+    with tagged(store, settings, {"/": early(calls)}, csp=csp, **{"snippet.consent": "opt-in"}) as (collector, origin):
+        visit = Visit(browser, collector)
+        with visit.page.expect_response(is_batch):
+            page = visit.open(f"{origin}/")
+        assert page.evaluate("footfall.q") is None  # the script has taken over from the stub
+        sent = visit.sent_ids()
+        visit.leave()
+        rows = sorted(stored(collector, count=4), key=lambda r: sent.index(str(r["event_id"])))
+    # The consent given before the script ran admits the pageview; the rest follows in the page's order
+    # (in the order sent: they are often made in the same millisecond).
+    assert [(r["type"], r["name"] or r["user_id"]) for r in rows] == [
+        ("pageview", ""),
+        ("track", "early"),
+        ("identify", "user-9"),
+        ("track", "late"),
+    ]
+    assert all(r["path"] == "/" and r["consent_analytics"] and not r["consent_marketing"] for r in rows)
+    assert rows[3]["user_id"] == "user-9"
+    assert json.loads(rows[1]["properties"]) == {"n": 1}
+
+
+def test_a_refusal_made_before_the_tag_has_run_applies_to_its_first_pageview(
+    store: ChdbStore, settings: Settings, browser: Browser
+) -> None:
+    calls = "footfall.track('early'); footfall.consent({analytics: false}); footfall.nosuch && footfall.nosuch()"
+    with tagged(store, settings, {"/": early(calls)}) as (collector, origin):
+        visit = Visit(browser, collector, clock=True)
+        page = visit.open(f"{origin}/")
+        page.wait_for_function("!footfall.q")
+        page.evaluate("footfall.track('after')")
+        page.clock.run_for(NOTHING_SENT_IN)
+        visit.leave()
+    assert visit.posts == []  # opt-out site, but the visitor said no before the script ran
 
 
 # -- transport -------------------------------------------------------------------------------------
