@@ -23,7 +23,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 __all__ = [
     "CAMPAIGN_PARAMS",
@@ -365,11 +365,32 @@ def width_bucket(viewport_w: int) -> int:
     return WIDTH_BREAKPOINTS[max(index - 1, 0)]
 
 
-def page_key(host: str, path: str) -> str:
-    """A page's identity for heatmaps: "shop.example/products/:id" (lower-case host, scrubbed path,
-    no query or fragment, no trailing slash except for the root)."""
-    path = path.partition("#")[0].partition("?")[0]
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+def page_key(url: str, *, hash_routes: bool = False) -> str:
+    """A page's identity for heatmaps and pages: "shop.example/products/:id". The host is lower-case,
+    with its port unless that is the scheme's default ("localhost:8080/x"); the path is scrubbed, without
+    query or trailing slash except for the root. Where the site's pages are hash routes, the route
+    follows ("shop.example/app#/orders/:id"; an empty or "/" route is the page itself). Never raises."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket: no page
+        return ""
+    try:
+        port = parts.port
+    except ValueError:  # out of range
+        port = None
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host += f":{port}"
+    key = host + _path_key(parts.path)
+    route = _redact_in_url(parts.fragment.partition("?")[0]).rstrip("/") if hash_routes else ""
+    return f"{key}#{route}" if route else key
+
+
+def _path_key(path: str) -> str:
     path = _redact_in_url(path).rstrip("/")
-    if not path.startswith("/"):
-        path = "/" + path
-    return host.lower() + path
+    return path if path.startswith("/") else "/" + path

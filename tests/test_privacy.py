@@ -388,19 +388,42 @@ def test_width_bucket(width: int, bucket: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("host", "path", "key"),
+    ("url", "key"),
     [
-        ("Shop.Example", "/", "shop.example/"),
-        ("shop.example", "", "shop.example/"),
-        ("shop.example", "/Pricing/", "shop.example/Pricing"),
-        ("shop.example", "/pricing//", "shop.example/pricing"),
-        ("shop.example", "/users/12345678/?tab=2#top", "shop.example/users/:id"),
-        ("shop.example", "/u/jo@x.io", "shop.example/u/:email"),
-        ("shop.example", "docs", "shop.example/docs"),
+        ("https://Shop.Example/", "shop.example/"),
+        ("https://shop.example", "shop.example/"),
+        ("https://shop.example/Pricing/", "shop.example/Pricing"),
+        ("https://shop.example/pricing//", "shop.example/pricing"),
+        ("https://shop.example/users/12345678/?tab=2#top", "shop.example/users/:id"),
+        ("https://shop.example/u/jo@x.io", "shop.example/u/:email"),
+        ("/docs", "/docs"),  # a server's path without a host
+        # a port other than the scheme's default is part of the page (two apps on one host)
+        ("http://localhost:8080/shop", "localhost:8080/shop"),
+        ("http://localhost:80/shop", "localhost/shop"),
+        ("https://shop.example:443/x", "shop.example/x"),
+        ("http://[::1]:3000/a", "[::1]:3000/a"),
+        ("http://[::1/a", ""),  # unreadable: no page
+        ("https://shop.example:99999/x", "shop.example/x"),
+        ("https://shop.example/app#/orders/1", "shop.example/app"),  # hash routes off: the fragment is no page
     ],
 )
-def test_page_key(host: str, path: str, key: str) -> None:
-    assert page_key(host, path) == key
+def test_page_key(url: str, key: str) -> None:
+    assert page_key(url) == key
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://shop.example/app#/orders/12345678?tab=2", "shop.example/app#/orders/:id"),
+        ("https://shop.example/app#!/cart/", "shop.example/app#!/cart"),
+        ("https://shop.example/app#/", "shop.example/app"),  # the root route is the page itself
+        ("https://shop.example/app#", "shop.example/app"),
+        ("https://shop.example/app", "shop.example/app"),
+        ("https://shop.example/#faq", "shop.example/#faq"),
+    ],
+)
+def test_page_key_with_hash_routes(url: str, key: str) -> None:
+    assert page_key(url, hash_routes=True) == key
 
 
 def test_default_lists_are_lower_case() -> None:

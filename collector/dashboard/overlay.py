@@ -25,7 +25,7 @@ FRAGMENT = "ff_overlay"
 
 
 def launch_url(site: Site, url: str, token: str) -> str:
-    """`url` with the token in its fragment, if the site may be opened there (its allowed origins)."""
+    """`url` with the token added to its fragment, if the site may be opened there (its allowed origins)."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -37,7 +37,9 @@ def launch_url(site: Site, url: str, token: str) -> str:
         raise ApiError(
             422, "origin_not_allowed", f"{origin} is not one of {site.name}'s allowed origins: the overlay opens there"
         )
-    return parts._replace(fragment=f"{FRAGMENT}={token}").geturl()
+    # A hash route stays where it is ("#/orders&ff_overlay=..."): the snippet takes out only the token.
+    fragment = f"{parts.fragment}&{FRAGMENT}={token}" if parts.fragment else f"{FRAGMENT}={token}"
+    return parts._replace(fragment=fragment).geturl()
 
 
 async def launch(request: Request) -> Response:

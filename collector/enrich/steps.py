@@ -324,8 +324,8 @@ def put_visitor(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropRe
 
 def put_heatmap(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
     """page_key, the viewport's width bucket and x as a fraction of the document width."""
-    if row.host or row.path:
-        row.page_key = page_key(row.host, row.path)
+    if row.host or row.path:  # the URL could be read
+        row.page_key = page_key(row.url, hash_routes=arrival.site.settings.snippet.hash_routes)
     row.width_bucket = width_bucket(row.viewport_w)
     if row.doc_w and row.type in HEATMAP_TYPES:
         row.x_frac = min(row.x / row.doc_w, 1.0)

@@ -27,7 +27,7 @@ def parse(query: dict[str, str]) -> SnapshotsQuery:
 
 def listing(store: Store, site: Site, query: dict[str, str]) -> dict[str, Any]:
     params = parse(query)
-    page = to_page_key(params.page)
+    page = to_page_key(params.page, site)
     widths = snapshots.widths(store, site.site_id, page)
     width = params.width or max(widths, key=lambda bucket: (widths[bucket], bucket), default=0)
     versions = snapshots.versions(store, site.site_id, page, width) if width else []

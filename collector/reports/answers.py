@@ -102,7 +102,7 @@ class CountersQuery(Range, kw_only=True):
 def heatmap(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     p = parse(HeatmapQuery, query)
     since, until = days(p, today)
-    params: Params = {"site": site.site_id, "page": to_page_key(p.page), "kind": p.type, "width": p.width}
+    params: Params = {"site": site.site_id, "page": to_page_key(p.page, site), "kind": p.type, "width": p.width}
     steps = {"step_x": p.step_x, "step_y": p.step_y}
     rows = run(store, "heatmap", {**params, **_dates(since, until), **steps}, raw=raw, visitors=p.visitors)
     fields = ("x_pct", "y_px", "fixed", "hits", "visitors") if p.visitors else ("x_pct", "y_px", "fixed", "hits")
@@ -121,7 +121,7 @@ def heatmap(store: Store, site: Site, query: dict[str, str], today: date, *, raw
 def elements(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     p = parse(ElementsQuery, query)
     since, until = days(p, today)
-    page = to_page_key(p.page) if p.page else ""
+    page = to_page_key(p.page, site) if p.page else ""
     params: Params = {"site": site.site_id, "page": page, "kind": p.type, "width": p.width, "limit": p.limit}
     rows = run(store, "elements", {**params, **_dates(since, until)}, raw=raw)
     return {
@@ -136,7 +136,7 @@ def elements(store: Store, site: Site, query: dict[str, str], today: date, *, ra
 def scroll(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     p = parse(ScrollQuery, query)
     since, until = days(p, today)
-    page = to_page_key(p.page)
+    page = to_page_key(p.page, site)
     rows = run(store, "scroll", {"site": site.site_id, "page": page, "width": p.width, **_dates(since, until)}, raw=raw)
     counts = {r["depth"]: r["pageviews"] for r in rows}
     return {

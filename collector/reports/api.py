@@ -2,7 +2,6 @@
 
 from datetime import date, timedelta
 from typing import Annotated, Any, Final, TypeVar
-from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta
@@ -59,11 +58,10 @@ def dates(since: date, until: date) -> dict[str, str]:
     return {"since": since.isoformat(), "until": until.isoformat()}
 
 
-def to_page_key(page: str) -> str:
-    """A URL becomes the page key the collector stored; a page key is taken as it is."""
+def to_page_key(page: str, site: Site) -> str:
+    """A URL becomes the page key the collector stored for the site; a page key is taken as it is."""
     if "://" in page:
-        parts = urlsplit(page)
-        return page_key(parts.hostname or "", parts.path or "/")
+        return page_key(page, hash_routes=site.settings.snippet.hash_routes)
     return page.strip()
 
 

@@ -47,7 +47,7 @@ class _Ask:
         return {"since": self.since.isoformat(), "until": self.until.isoformat()}
 
 
-def _ask(p: t.Filtered, today: date) -> _Ask:
+def _ask(p: t.Filtered, site: Site, today: date) -> _Ask:
     since, until = days(p, today)
     filters: dict[str, str] = {}
     params: dict[str, str] = {}
@@ -55,7 +55,7 @@ def _ask(p: t.Filtered, today: date) -> _Ask:
         value: str = getattr(p, name)
         if not value:
             continue
-        value = to_page_key(value) if name in t.PAGE_FILTERS else value
+        value = to_page_key(value, site) if name in t.PAGE_FILTERS else value
         filters[name] = value
         params[f"f_{name}"] = "" if name == "referrer" and value == t.DIRECT else value
     return _Ask(since, until, today, filters, params)
@@ -268,41 +268,41 @@ def _out(answer: t.Answer) -> dict[str, Any]:
 
 
 def overview(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
-    ask = _ask(parse(t.OverviewQuery, query), today)
+    ask = _ask(parse(t.OverviewQuery, query), site, today)
     facts = _facts(store, site, ask, raw=raw, overview=True, previous=True, revenue=True)
     return _out(_overview(ask, facts))
 
 
 def timeseries(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     p = parse(t.TimeseriesQuery, query)
-    ask = _ask(p, today)
+    ask = _ask(p, site, today)
     facts = _facts(store, site, ask, raw=raw, timeseries=_interval(ask, p.interval))
     return _out(_timeseries(ask, p.interval, facts))
 
 
 def breakdown(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     p = parse(t.BreakdownQuery, query)
-    ask = _ask(p, today)
+    ask = _ask(p, site, today)
     facts = _facts(store, site, ask, raw=raw, top=p.offset + p.limit, overview=True, dims=(p.by,))
     return _out(_breakdown(ask, p.by, facts, limit=p.limit, offset=p.offset))
 
 
 def event_names(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     p = parse(t.EventNamesQuery, query)
-    ask = _ask(p, today)
+    ask = _ask(p, site, today)
     facts = _facts(store, site, ask, raw=raw, top=p.limit, overview=True, dims=("event",))
     return _out(_event_names(ask, facts, limit=p.limit))
 
 
 def revenue(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
-    ask = _ask(parse(t.RevenueQuery, query), today)
+    ask = _ask(parse(t.RevenueQuery, query), site, today)
     return _out(_revenue(ask, _facts(store, site, ask, raw=raw, revenue=True)))
 
 
 def panels(store: Store, site: Site, query: dict[str, str], today: date, *, raw: bool = False) -> dict[str, Any]:
     """The dashboard's overview page in one query: every answer above, breakdowns and event names top 10."""
     p = parse(t.PanelsQuery, query)
-    ask = _ask(p, today)
+    ask = _ask(p, site, today)
     interval = _interval(ask, p.interval)
     facts = _facts(
         store,

@@ -35,11 +35,11 @@ def _nothing(status: int = 200) -> Response:
     return Response(module.NOTHING, status_code=status, media_type="text/javascript", headers=_NOTHING_HEADERS)
 
 
-def page_key_of(url: str) -> str | None:
+def page_key_of(url: str, site: Site) -> str | None:
     """The page key of an http(s) URL, as the collector keys the page's events; None for anything else."""
     if urlsplit(url).scheme not in ("http", "https"):
         return None
-    return to_page_key(url)
+    return to_page_key(url, site)
 
 
 async def capture_script(request: Request) -> Response:
@@ -50,7 +50,7 @@ async def capture_script(request: Request) -> Response:
         return _nothing(404)
     url, sig = params.get("url", ""), params.get("sig", "")[:64]
     width = params.get("w", "")
-    key = page_key_of(url)
+    key = page_key_of(url, site)
     if key is None or not width.isdigit() or not site.settings.heatmaps.snapshots:
         return _nothing()
     bucket = width_bucket(int(width))
@@ -94,7 +94,7 @@ async def snapshot(request: Request) -> Response:
     site = await site_for_write_key(state, ingest.check_write_key(sent.key or request.query_params.get("key")))
     origin = headers.get("origin")
     ingest.check_origin(site, origin)
-    page_key = page_key_of(sent.url)
+    page_key = page_key_of(sent.url, site)
     if page_key is None:
         raise ApiError(400, "invalid_snapshot", "the url is not an http(s) URL - at `$.url`")
     visitor = await _visitor_key(state, request, site, received_ms)

@@ -12,6 +12,7 @@ from support import serve, wait_until
 
 from collector.heatmaps import snapshots
 from collector.heatmaps.snapshots import Snapshot
+from collector.privacy import page_key
 from collector.server.app import create_app
 from collector.settings import Settings
 from collector.sites import DEFAULT_ORIGINS
@@ -100,13 +101,13 @@ def test_snapshots_are_captured_clean_and_shown_without_running_anything(
                 page.goto(origin + path)
                 idle(page)
                 if path != "/no-consent":
-                    captured(store, site.site_id, "127.0.0.1" + path)
+                    captured(store, site.site_id, page_key(origin + path))
                 page.close()
             assert errors == []  # the module never throws into the page
-            main = captured(store, site.site_id, "127.0.0.1/")
-            framed = captured(store, site.site_id, "127.0.0.1/framed")
+            main = captured(store, site.site_id, page_key(origin + "/"))  # "127.0.0.1:<port>/"
+            framed = captured(store, site.site_id, page_key(origin + "/framed"))
             assert len(uploads) == 2  # none from the page without heatmaps consent
-            assert snapshots.widths(store, site.site_id, "127.0.0.1/no-consent") == {}
+            assert snapshots.widths(store, site.site_id, page_key(origin + "/no-consent")) == {}
 
             html = main.html
             assert "<script" not in html.lower()

@@ -24,7 +24,7 @@ from collector.accounts.passwords import hash_password
 from collector.accounts.users import Users
 from collector.dashboard.export import HEAD
 from collector.heatmaps import snapshots, tokens
-from collector.reports.api import to_page_key
+from collector.privacy import page_key
 from collector.server.app import create_app
 from collector.settings import Settings
 from collector.sites import DEFAULT_ORIGINS
@@ -82,7 +82,7 @@ def clicked_site(browser: Browser, shop: Shop, path: str, origin: str) -> str:
     page = new_page(browser, viewport={"width": 1280, "height": 800}, device_scale_factor=1)
     page.goto(origin + path)
     page.wait_for_function("window.captureLoaded === true")
-    key = to_page_key(origin + path)  # the key the collector gives the page's URL
+    key = page_key(origin + path)  # the key the collector gives the page's URL
     wait_until(lambda: snapshots.latest(shop.store, 1, key, 1280) is not None, what="the snapshot")
     for _ in range(6):
         page.click("#buy")

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from browser import chromium, new_page, site
 from playwright.sync_api import Browser, Page, Request, Response
-from support import Collector, Site, serve
+from support import Collector, Site, serve, wait_until
 
 from collector.server import snippet
 from collector.server.app import create_app
@@ -68,10 +68,11 @@ def browser() -> Iterator[Browser]:
 
 @contextmanager
 def tagged(
-    store: ChdbStore, settings: Settings, pages: dict[str, str], *, csp: str = "", **changes: Any
+    store: ChdbStore, settings: Settings, pages: dict[str, str], **changes: Any
 ) -> Iterator[tuple[Collector, str]]:
     """The collector with a site configured by `changes`, and `pages` on another origin carrying its tag
     (with `csp`, under that Content-Security-Policy, `{collector}` standing for the collector's origin)."""
+    csp = changes.pop("csp", "")
     sites = Sites(store)
     keys = sites.add("pages", DEFAULT_ORIGINS)
     assert keys.read_key
@@ -80,8 +81,9 @@ def tagged(
     with serve(create_app(settings, store=store)) as url:
         tag = f'<script defer src="{url}/s/{keys.write_key}.js"></script>'
         headers = {"Content-Security-Policy": csp.replace("{collector}", url)} if csp else {}
-        with site({path: html.replace(TAG, tag) for path, html in pages.items()}, **headers) as origin:
-            yield Collector(url, store, Site("pages", keys.write_key, keys.read_key)), origin
+        collector = Collector(url, store, Site("pages", keys.write_key, keys.read_key))
+        with collector.http, site({path: html.replace(TAG, tag) for path, html in pages.items()}, **headers) as origin:
+            yield collector, origin
 
 
 class Visit:
@@ -421,13 +423,42 @@ def test_hash_routes_are_pages_only_when_the_site_says_so(
     store: ChdbStore, settings: Settings, browser: Browser
 ) -> None:
     with tagged(store, settings, {"/": SHORT}, **{"snippet.hash_routes": True}) as (collector, origin):
-        visit = Visit(browser, collector)
+        visit = Visit(browser, collector, viewport={"width": 1280, "height": 800})
         page = visit.open(f"{origin}/#/inbox")
+        page.click("h1")
         page.evaluate("location.hash = '#/settings'")  # hashchange
         page.wait_for_function("location.hash === '#/settings'")
+        page.click("h1")
+        page.click("h1", position={"x": 5, "y": 5})
         visit.leave()
-        rows = stored(collector, "type = 'pageview'", count=2)
-    assert [r["url"] for r in rows] == [f"{origin}/#/inbox", f"{origin}/#/settings"]
+        rows = stored(collector, "type IN ('pageview', 'click')", count=5)
+        read = {"Authorization": f"Bearer {collector.site.read_key}"}
+        days = {"since": min(r["timestamp"] for r in rows)[:10], "until": max(r["timestamp"] for r in rows)[:10]}
+        here = origin.removeprefix("http://")  # 127.0.0.1:<port>
+
+        def clicks() -> list[tuple[str, int]]:
+            return [
+                (answer["page"], answer["layers"]["click"]["hits"])
+                for url in (f"{origin}/#/inbox", f"{origin}/#/settings", f"{origin}/")
+                for answer in [
+                    collector.http.get(
+                        "/api/v1/heatmap/layers", params={"page": url, "width": 1280, **days}, headers=read
+                    ).json()
+                ]
+            ]
+
+        # the rollup's part may become visible a moment after the events' part of the same insert
+        expected = [(f"{here}/#/inbox", 1), (f"{here}/#/settings", 2), (f"{here}/", 0)]
+        wait_until(lambda: clicks() == expected, what="the routes' clicks in the heatmap rollup")
+    assert [r["url"] for r in rows if r["type"] == "pageview"] == [f"{origin}/#/inbox", f"{origin}/#/settings"]
+    # Each route is a page of its own for heatmaps and pages; a port other than 80/443 is part of the page.
+    assert [(r["type"], r["page_key"]) for r in rows] == [
+        ("pageview", f"{here}/#/inbox"),
+        ("click", f"{here}/#/inbox"),
+        ("pageview", f"{here}/#/settings"),
+        ("click", f"{here}/#/settings"),
+        ("click", f"{here}/#/settings"),
+    ]
 
 
 def test_cookieless_mode_keeps_nothing_in_the_browser(store: ChdbStore, settings: Settings, browser: Browser) -> None:
@@ -531,6 +562,19 @@ def test_the_overlay_link_loads_the_overlay_for_the_tab_and_leaves_no_token_in_u
     assert asked == [f"{collector.url}/s/overlay.js?t=tok.en-1"] * 2
     assert [r["path"] for r in rows] == ["/", "/next"]
     assert not [r for r in rows if "ff_overlay" in json.dumps(r, default=str)]
+
+
+def test_an_overlay_link_to_a_hash_route_keeps_the_route(
+    store: ChdbStore, settings: Settings, browser: Browser
+) -> None:
+    with tagged(store, settings, {"/": SHORT}, **{"snippet.hash_routes": True}) as (collector, origin):
+        visit = Visit(browser, collector)
+        visit.page.route(f"{collector.url}/s/overlay.js*", lambda route: route.fulfill(status=200, body=""))
+        page = visit.open(f"{origin}/#/orders&ff_overlay=tok.en-1")  # as overlay.launch_url builds it
+        assert page.url == f"{origin}/#/orders"
+        visit.leave()
+        (row,) = stored(collector, "type = 'pageview'", count=1)
+    assert (row["url"], row["page_key"]) == (f"{origin}/#/orders", origin.removeprefix("http://") + "/#/orders")
 
 
 NOTHING_SENT_IN = 5_000  # ms of page time: batches go out after 1 s
