@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from geodb import write_city_db
@@ -48,6 +49,19 @@ def collector(store: ChdbStore, settings: Settings) -> Iterator[Collector]:
             yield client
         finally:
             client.http.close()
+
+
+# Under pytest-xdist (tests/run.sh) the cases are counted in the workers: each hands its counts back
+# when it finishes, and the controller adds them up for the summary.
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["tried"] = {name: dict(outcomes) for name, outcomes in tried.items()}
+
+
+def pytest_testnodedown(node: Any, error: object) -> None:
+    for name, outcomes in getattr(node, "workeroutput", {}).get("tried", {}).items():
+        tried[name].update(outcomes)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

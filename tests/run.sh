@@ -46,4 +46,6 @@ echo "== ruff"
 echo "== mypy --strict"
 "$VENV/bin/mypy"
 echo "== pytest"
-"$VENV/bin/pytest" "$@"
+# On every core (pytest-xdist): each worker is a process with its own embedded ClickHouse and browser.
+# FOOTFALL_TEST_WORKERS=0 runs the suite in this one process.
+"$VENV/bin/pytest" -n "${FOOTFALL_TEST_WORKERS:-auto}" "$@"
