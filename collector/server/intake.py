@@ -32,17 +32,23 @@ log = logging.getLogger("footfall")
 # -- ingest -------------------------------------------------------------------------------------
 
 
-async def batch(request: Request) -> Response:
-    state = request.app.state
-    limits = state.settings.limits
+async def body_of(request: Request, limits: Limits) -> bytes:
+    """The request's body, decompressed, within `limits` (a batch's or a snapshot upload's)."""
     headers = request.headers
-    body = await ingest.read_body(
+    return await ingest.read_body(
         request.stream(),
         content_type=headers.get("content-type", ""),
         content_encoding=headers.get("content-encoding", ""),
         content_length=headers.get("content-length"),
         limits=limits,
     )
+
+
+async def batch(request: Request) -> Response:
+    state = request.app.state
+    limits = state.settings.limits
+    headers = request.headers
+    body = await body_of(request, limits)
     received_ms = state.now_ms()
     decoded = ingest.decode_batch(body, limits)
     query_key = None if decoded.key else request.query_params.get("key")  # parse the URL only when needed

@@ -19,7 +19,7 @@ from collector.heatmaps.capture import Tickets, excluded, reason_to_capture
 from collector.ingest import batch as ingest
 from collector.privacy import width_bucket
 from collector.reports.api import to_page_key
-from collector.server.intake import find_site, site_for_write_key
+from collector.server.intake import body_of, find_site, site_for_write_key
 from collector.server.responses import JSON, SNAPSHOT_PATH, cors_headers
 from collector.sites import Site
 
@@ -82,13 +82,7 @@ async def capture_script(request: Request) -> Response:
 async def snapshot(request: Request) -> Response:
     state = request.app.state
     headers = request.headers
-    body = await ingest.read_body(
-        request.stream(),
-        content_type=headers.get("content-type", ""),
-        content_encoding=headers.get("content-encoding", ""),
-        content_length=headers.get("content-length"),
-        limits=upload.LIMITS,
-    )
+    body = await body_of(request, upload.LIMITS)
     received_ms = state.now_ms()
     sent = upload.decode(body)
     site = await site_for_write_key(state, ingest.check_write_key(sent.key or request.query_params.get("key")))

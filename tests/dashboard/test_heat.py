@@ -114,5 +114,15 @@ def test_a_difference_map_is_red_where_a_has_more_and_blue_where_b_has(browser: 
 def test_the_legend_counts_are_the_data_and_the_scroll_layer_draws_bands(browser: Browser) -> None:
     page = show(browser, page_html(snapshot(), answer([BUY])))
     assert page.inner_text("#heat-legend").split()[:4] == ["0", "10", "20", "40"]
+    # each count stands where its colour is on the bar: 10 of 40 a quarter along, 40 at the end
+    bar = page.locator("#heat-legend canvas").bounding_box()
+    spans = page.locator("#heat-legend span").all()
+    assert bar
+    assert len(spans) == 4
+    boxes = [box for box in (span.bounding_box() for span in spans) if box]
+    along = [(b["x"] + b["width"] * f - bar["x"]) / bar["width"] for b, f in zip(boxes, (0, 0.25, 0.5, 1), strict=True)]
+    assert along == pytest.approx([0, 0.25, 0.5, 1], abs=0.01)
+    once = show(browser, page_html(snapshot(), answer([[*BUY[:6], 1, 1]])))  # a max of 1: no repeated labels
+    assert once.inner_text("#heat-legend").split()[:3] == ["0", "1", "clicks"]
     scroll = show(browser, page_html(snapshot(), answer([BUY]), layer="scroll"))
     assert pixel(scroll, 500, 40) != pixel(page, 500, 40)

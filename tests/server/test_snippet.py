@@ -279,6 +279,38 @@ def test_element_offsets_agree_across_layouts(store: ChdbStore, settings: Settin
         assert row["el_y"] / row["el_h"] == pytest.approx(0.5, abs=1.5 / row["el_h"])
 
 
+def test_a_phone_and_a_desktop_stay_apart(store: ChdbStore, settings: Settings, browser: Browser) -> None:
+    """375 and 1280 px lay the page out differently: each width bucket has its own heatmap."""
+    with tagged(store, settings, {"/": LONG}) as (collector, origin):
+        for width, target, clicks in ((375, "button.buy", 3), (1280, "#promo", 1)):
+            visit = Visit(browser, collector, viewport={"width": width, "height": 800})
+            page = visit.open(f"{origin}/")
+            for n in range(clicks):  # 40 px apart: no rage burst
+                page.click(target, position={"x": 10 + 40 * n, "y": 10})
+            visit.leave()
+        rows = stored(collector, "type = 'click'", count=4)
+        read = {"Authorization": f"Bearer {collector.site.read_key}"}
+        days = {"since": min(r["timestamp"] for r in rows)[:10], "until": max(r["timestamp"] for r in rows)[:10]}
+
+        def answer(width: int) -> dict[str, Any]:
+            params = {"page": f"{origin}/", "width": width, **days}
+            found: dict[str, Any] = collector.http.get("/api/v1/heatmap/layers", params=params, headers=read).json()
+            return found
+
+        def drawn(width: int) -> list[tuple[str, int]]:
+            return [(point[0], point[6]) for point in answer(width)["layers"]["click"]["points"]]
+
+        wait_until(lambda: sum(n for _, n in drawn(375)) == 3, what="the phone's clicks in the rollup")
+        wait_until(lambda: sum(n for _, n in drawn(1280)) == 1, what="the desktop's click in the rollup")
+        phone, desktop = answer(375), answer(1280)
+    assert [(r["viewport_w"], r["width_bucket"]) for r in rows] == [(375, 375)] * 3 + [(1280, 1280)]
+    assert {(w["width"], w["clicks"]) for w in phone["widths"]} == {(375, 3), (1280, 1)}
+    assert {point[0] for point in phone["layers"]["click"]["points"]} == {"main > section.tall > button.buy"}
+    assert {point[0] for point in desktop["layers"]["click"]["points"]} == {"div#promo"}
+    assert [e["selector"] for e in phone["elements"]] == ["main > section.tall > button.buy"]
+    assert [e["selector"] for e in desktop["elements"]] == ["div#promo"]
+
+
 # Scroll events are dispatched with the next frame, before its animation callbacks.
 AFTER_SCROLL_EVENTS = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 

@@ -337,11 +337,16 @@
     ctx = bar.getContext("2d");
     for (i = 0; i < 256; i++) { ctx.fillStyle = css([drawn.lut[i * 3], drawn.lut[i * 3 + 1], drawn.lut[i * 3 + 2]]); ctx.fillRect(i, 0, 1, 12); }
     host.appendChild(bar);
-    var stops = document.createElement("div");
-    style(stops, {display: "flex", justifyContent: "space-between", width: "256px", fontSize: "12px"});
+    // Each count where its colour is (alpha is count / max), each once: a max of 1 reads "0 1", not "0 1 1 1".
+    var stops = document.createElement("div"), shown = [];
+    style(stops, {position: "relative", width: "256px", height: "16px", fontSize: "12px"});
     [0, 0.25, 0.5, 1].forEach(function (q) {
-      var s = document.createElement("span");
-      s.textContent = (q ? Math.max(1, Math.round(q * drawn.max)) : 0).toLocaleString();
+      var n = q ? Math.max(1, Math.round(q * drawn.max)) : 0, at = n / drawn.max, s;
+      if (shown.indexOf(n) >= 0) return;
+      shown.push(n);
+      s = document.createElement("span");
+      s.textContent = n.toLocaleString();
+      style(s, {position: "absolute", left: at * 100 + "%", transform: "translateX(-" + at * 100 + "%)", whiteSpace: "nowrap"});
       stops.appendChild(s);
     });
     host.appendChild(stops);
