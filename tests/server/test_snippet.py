@@ -582,10 +582,9 @@ def test_the_overlay_link_loads_the_overlay_for_the_tab_and_leaves_no_token_in_u
             route.fulfill(status=200, content_type="text/javascript", body="")
 
         visit.page.route(f"{collector.url}/s/overlay.js*", answer)
-        with visit.page.expect_response(is_batch):  # the first page's batch is stored before the next page
-            page = visit.open(f"{origin}/#ff_overlay=tok.en-1")
-            assert page.url == f"{origin}/"
-            assert page.evaluate("sessionStorage.getItem('ff_overlay')") == "tok.en-1"
+        page = visit.open(f"{origin}/#ff_overlay=tok.en-1")  # and on at once: its pageview goes as it hides
+        assert page.url == f"{origin}/"
+        assert page.evaluate("sessionStorage.getItem('ff_overlay')") == "tok.en-1"
         with visit.page.expect_response(is_batch):
             page = visit.open(f"{origin}/next")  # a later page in the tab: the overlay again
             wait_for(page, asked, 2)
@@ -714,6 +713,32 @@ def test_a_refusal_made_before_the_tag_has_run_applies_to_its_first_pageview(
 
 
 # -- transport -------------------------------------------------------------------------------------
+
+
+# A CompressionStream that never finishes: the page goes while its batch is still being compressed.
+STUCK_GZIP = """window.CompressionStream = function () {
+  return new TransformStream({transform() {}, flush() { return new Promise(() => {}); }});
+};"""
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_a_batch_still_being_compressed_when_the_page_goes_is_sent_anyway(
+    store: ChdbStore, settings: Settings, browser: Browser, offline: bool
+) -> None:
+    with tagged(store, settings, {"/": SHORT, "/next": SHORT}, **{"snippet.offline": offline}) as (collector, origin):
+        visit = Visit(browser, collector, clock=True)
+        visit.page.add_init_script(STUCK_GZIP)
+        page = visit.open(f"{origin}/")
+        page.evaluate("footfall.track('just before leaving')")
+        page.clock.run_for(1_100)  # the batch timer: compression starts, and never ends
+        page.goto(f"{origin}/next")  # pagehide: the batch goes uncompressed by sendBeacon
+        visit.leave()
+        rows = stored(collector, "type IN ('pageview', 'track')", count=3)
+    assert [(r["type"], r["path"], r["name"]) for r in rows] == [
+        ("pageview", "/", ""),
+        ("track", "/", "just before leaving"),
+        ("pageview", "/next", ""),
+    ]
 
 
 def test_offline_events_are_delivered_once_back_online(store: ChdbStore, settings: Settings, browser: Browser) -> None:
