@@ -32,14 +32,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from collector.reports import answers as reports
+from collector.reports import heatmap_layers
 from collector.sites import Site
 from collector.storage.migrate import migrate
 from collector.storage.store_chdb import ChdbStore
 
 BLOCK = 500_000
 DAYS = 90
-FIRST_DAY = date(2026, 8, 1)
-TODAY = FIRST_DAY + timedelta(days=DAYS)
+# The 90 days before this month began: recent enough that no TTL (applied by the real clock) has removed
+# them, and the same all month, so a kept fill (--keep, one folder per first day) is reused meanwhile.
+TODAY = date.today().replace(day=1)
+FIRST_DAY = TODAY - timedelta(days=DAYS)
 PAGES = 40
 SITE = Site(site_id=1, name="bench", allowed_origins=(), write_key="w", read_key_sha256="r")
 
@@ -132,6 +135,8 @@ def questions(rng: random.Random) -> dict[str, Callable[[], dict[str, str]]]:
         "heatmap": lambda: {"page": page(), "type": "click", **window(30)},
         "heatmap (with visitors)": lambda: {"page": page(), "type": "click", "visitors": "true", **window(30)},
         "heatmap (moves, 1280)": lambda: {"page": page(), "type": "move", "width": "1280", **window(30)},
+        "heatmap layers (busiest width)": lambda: {"page": page(), **window(30)},
+        "heatmap layers (1280, visitors)": lambda: {"page": page(), "width": "1280", "visitors": "true", **window(30)},
         "elements": lambda: {"page": page(), **window(30)},
         "scroll": lambda: {"page": page(), **window(30)},
         "retention (12 weeks)": lambda: {"period": "week", "periods": "12", **window(84)},
@@ -151,6 +156,8 @@ REPORT_OF = {
     "heatmap": "heatmap",
     "heatmap (with visitors)": "heatmap",
     "heatmap (moves, 1280)": "heatmap",
+    "heatmap layers (busiest width)": "layers",
+    "heatmap layers (1280, visitors)": "layers",
     "elements": "elements",
     "scroll": "scroll",
     "retention (12 weeks)": "retention",
@@ -161,7 +168,7 @@ REPORT_OF = {
 
 
 def timed(store: ChdbStore, report: str, params: dict[str, str], *, raw: bool) -> float:
-    answer = reports.REPORTS[report][0]
+    answer = heatmap_layers.layers if report == "layers" else reports.REPORTS[report][0]
     started = time.perf_counter()
     answer(store, SITE, params, TODAY, raw=raw)
     return (time.perf_counter() - started) * 1000
@@ -176,7 +183,7 @@ def p95(samples: list[float]) -> float:
 def filled_store(size: int, seed: int, keep: Path | None) -> Iterator[ChdbStore]:
     """A migrated store holding `size` events of `seed`: filled now, or reused from `keep`."""
     with tempfile.TemporaryDirectory() as folder:
-        data = keep / f"{size}-{seed}" if keep else Path(folder) / "data"
+        data = keep / f"{size}-{seed}-{FIRST_DAY}" if keep else Path(folder) / "data"
         filled = data / "filled"  # written once the fill is complete: a kept folder is reused after that
         store = ChdbStore(data, database="footfall")
         try:

@@ -48,7 +48,7 @@ def layers(store: Store, site: Site, query: dict[str, str], today: date, *, raw:
     filtered = any(segment.values())
     raw = raw or filtered
     base: Params = {"site": site.site_id, "page": page, **_dates(since, until), **segment}
-    widths = run(store, "heat_widths", base, filtered=filtered)
+    widths = run(store, "heat_widths", base, raw=raw, filtered=filtered)
     width = p.width or (widths[0]["width"] if widths else 0)
     asked: Params = {**base, "width": width}
     rows: list[dict[str, Any]] = []
