@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium
-from heat_pages import BACKDROP, BUY, WIDTH, answer, hot, page_html, snapshot
+from heat_pages import BACKDROP, BUY, DEPTHS, WIDTH, answer, hot, page_html, snapshot
 from PIL import Image
 from playwright.sync_api import Browser, Page
 
@@ -126,3 +126,34 @@ def test_the_legend_counts_are_the_data_and_the_scroll_layer_draws_bands(browser
     assert once.inner_text("#heat-legend").split()[:3] == ["0", "1", "clicks"]
     scroll = show(browser, page_html(snapshot(), answer([BUY]), layer="scroll"))
     assert pixel(scroll, 500, 40) != pixel(page, 500, 40)
+
+
+def test_the_scroll_map_colours_each_band_by_its_reach_and_draws_the_reach_lines(browser: Browser) -> None:
+    falling = [{"depth": d, "pageviews": 10, "share": round(1 - d / 125, 2)} for d in DEPTHS]  # 100% → 20%
+    shaped = {**answer([BUY]), "scroll": {"pageviews": 10, "fold_px": 700, "reached": falling}}
+    page = show(browser, page_html(snapshot(), shaped, layer="scroll"))
+    h = page.evaluate("document.querySelector('iframe').contentDocument.documentElement.scrollHeight")
+    near_top, near_bottom = pixel(page, 800, 200), pixel(page, 800, h - 20)
+    assert near_top[0] > near_top[2] + 60, near_top  # reached by 88%: warm
+    assert near_bottom[2] > near_bottom[0] + 60, near_bottom  # by 20%: cold blue
+    # The 75/50/25% lines at the first depth fewer reach: 35% (0.72), 65% (0.48), 95% (0.24) of the page,
+    # dashed (8 px on, 6 off, from x = 0): between dashes the band shows through.
+    for y in (int(0.35 * h), int(0.65 * h), int(0.95 * h), 700):  # 700: the average fold
+        assert max(pixel(page, 505, y)) < 100, y
+        assert max(pixel(page, 512, y)) > 100, y
+
+
+def test_cold_zones_mark_what_most_pageviews_reach_and_nobody_clicks(browser: Browser) -> None:
+    plain = show(browser, page_html(snapshot(), answer([BUY])))
+    cold = show(browser, page_html(snapshot(), answer([BUY]), cold=True))
+    # The login link, in the header every pageview sees and never clicked: a dashed blue box around it.
+    login = box_of(cold, "login")
+    row = int(login["y"]) + 1  # inside the top edge's 2 px stroke
+    edge = [pixel(cold, x, row) for x in range(int(login["x"]), int(login["x"] + login["w"]))]
+    assert sum(1 for rgb in edge if rgb[2] > rgb[0] + 100) >= 10, edge
+    assert not any(rgb[2] > rgb[0] + 100 for x in range(0, 40) for rgb in [pixel(plain, x, row)])
+    # Bands all pageviews reach with under 1% of the clicks are tinted; the Buy button's band is not.
+    far = pixel(cold, 800, 1200)
+    assert far != pixel(plain, 800, 1200)
+    assert far[2] > far[0] + 15, far
+    assert pixel(cold, 900, 360) == pixel(plain, 900, 360) == BACKDROP
