@@ -46,6 +46,7 @@ echo "== ruff"
 echo "== mypy --strict"
 "$VENV/bin/mypy"
 echo "== pytest"
-# On every core (pytest-xdist): each worker is a process with its own embedded ClickHouse and browser.
+# On every core (pytest-xdist): each worker is a process with its own embedded ClickHouse and browser,
+# and takes whole files (module fixtures, such as one served dashboard, are shared by a file's tests).
 # FOOTFALL_TEST_WORKERS=0 runs the suite in this one process.
-"$VENV/bin/pytest" -n "${FOOTFALL_TEST_WORKERS:-auto}" "$@"
+"$VENV/bin/pytest" -n "${FOOTFALL_TEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -12,7 +12,7 @@ from collector.storage.rows import epoch_text
 from collector.storage.sql import run
 from collector.storage.store import Store
 
-PAGES: Final = ("overview", "retention", "cohorts", "funnels", "segments")  # what a link may show
+PAGES: Final = ("overview", "heatmaps", "retention", "cohorts", "funnels", "segments")  # what a link may show
 _encoder: Final = msgspec.json.Encoder()
 
 

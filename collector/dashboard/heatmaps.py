@@ -91,7 +91,13 @@ DRAWING: Final[dict[str, Any]] = {
 def heatmaps(store: Store, site: Site, query: dict[str, str], today: date) -> View:
     listed = answers.pages(store, site, own("pages", {**query, "limit": "50"}), today)["pages"]
     page = query.get("page") or (listed[0]["page"] if listed else "")
-    context: dict[str, Any] = {"page_list": listed, "page": page, "layer_names": LAYERS, "palettes": PALETTES}
+    context: dict[str, Any] = {
+        "page_list": listed,
+        "page": page,
+        "layer_names": LAYERS,
+        "palettes": PALETTES,
+        "filters": FILTERS,
+    }
     if not page:
         return View(template="heatmaps.html", context={**context, "answer": {}})
     answer, error = _asked(store, site, {**query, "page": page}, today)
@@ -136,6 +142,5 @@ def heatmaps(store: Store, site: Site, query: dict[str, str], today: date) -> Vi
         versions=snapshots.versions(store, site.site_id, answer["page"], width),
         data=data,
         url=page_url(site, answer["page"]),
-        filters=FILTERS,
     )
     return View(template="heatmaps.html", context=context, tables=[elements, scroll])

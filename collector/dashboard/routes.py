@@ -1,5 +1,6 @@
-"""The dashboard's URLs: /dashboard/ (login), /dashboard/<site>/<page>, their CSV and zip downloads,
-/share/<slug>, and the static assets. Every page answers for one site the logged-in user may see."""
+"""The dashboard's URLs: /dashboard/ (login), /dashboard/<site>/<page>, their CSV, zip and PNG downloads,
+/share/<slug> with the same downloads of what it shows, and the static assets. Every page answers for
+one site the logged-in user may see."""
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,7 +48,11 @@ async def page_csv(request: Request) -> Response:
     if who is None:
         return auth.login_redirect(request)
     site, _ = auth.site_for(request, who)
-    view = await build(request, site, request.path_params["page"])
+    return await _csv(request, site, request.path_params["page"])
+
+
+async def _csv(request: Request, site: Site, name: str) -> Response:
+    view = await build(request, site, name)
     return csv_response(
         site, _table(view, request.query_params.get("table", view.tables[0].name if view.tables else ""))
     )
@@ -58,11 +63,36 @@ async def export_zip(request: Request) -> Response:
     if who is None:
         return auth.login_redirect(request)
     site, _ = auth.site_for(request, who)
-    tables = [t for name in ZIPPED for t in (await build(request, site, name)).tables]
+    return await _zip(request, site, ZIPPED)
+
+
+async def _zip(request: Request, site: Site, pages: tuple[str, ...]) -> Response:
+    tables = [t for name in pages for t in (await build(request, site, name)).tables]
     disposition = f'attachment; filename="{site.name}-{today(request).isoformat()}.zip"'
     return Response(
         to_zip(tables), media_type="application/zip", headers={**headers(), "Content-Disposition": disposition}
     )
+
+
+# A share link's downloads: what its pages show, once the link is unlocked.
+
+
+async def shared_csv(request: Request) -> Response:
+    found = await sharing.opened(request, request.path_params["page"])
+    return found if isinstance(found, Response) else await _csv(request, found[1], request.path_params["page"])
+
+
+async def shared_zip(request: Request) -> Response:
+    found = await sharing.opened(request, "overview")  # the overview page offers the zip
+    if isinstance(found, Response):
+        return found
+    share, site = found
+    return await _zip(request, site, tuple(name for name in ZIPPED if name in share.reports))
+
+
+async def shared_png(request: Request) -> Response:
+    found = await sharing.opened(request, "heatmaps")
+    return found if isinstance(found, Response) else await overlay.png_response(request, found[1])
 
 
 async def root(request: Request) -> Response:
@@ -88,5 +118,8 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/{site}/{page}.csv", page_csv, methods=["GET"]),
         Route("/dashboard/{site}/{page}", site_page, methods=["GET"]),
         Route("/share/{slug}", sharing.shared_page, methods=["GET", "POST"]),
+        Route("/share/{slug}/export.zip", shared_zip, methods=["GET"]),
+        Route("/share/{slug}/heatmap.png", shared_png, methods=["GET"]),
+        Route("/share/{slug}/{page}.csv", shared_csv, methods=["GET"]),
         Route("/share/{slug}/{page}", sharing.shared_page, methods=["GET"]),
     ]

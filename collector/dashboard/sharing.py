@@ -97,27 +97,48 @@ def _unlocked(request: Request, share: Share) -> bool:
     )
 
 
-def _frame_headers(site: Site) -> dict[str, str]:
+def _frame_headers(site: Site, *, snapshot: bool = False) -> dict[str, str]:
     ancestors = " ".join(site.settings.embed_origins) or "'none'"
-    return headers(frame_ancestors=ancestors, framed=bool(site.settings.embed_origins))
+    return headers(frame_ancestors=ancestors, framed=bool(site.settings.embed_origins), snapshot=snapshot)
 
 
-async def shared_page(request: Request) -> Response:
+async def _share(request: Request) -> tuple[Share, Site]:
     acc = auth.accounts(request)
     share = await asyncio.to_thread(acc.shares.find, request.path_params["slug"])
     sites: Sites = request.app.state.sites
     site = next((s for s in sites.all() if share and s.site_id == share.site_id), None)
     if share is None or site is None:
         raise ApiError(404, "not_found", "this share link does not exist or was revoked")
+    return share, site
+
+
+def _shown(share: Share, name: str) -> str:
+    if name not in share.reports:
+        raise ApiError(404, "not_found", "this share link does not show that page")
+    return name
+
+
+async def opened(request: Request, page: str) -> tuple[Share, Site] | Response:
+    """The share link and its site, for a download of `page` (one of the pages the link shows); a
+    locked link sends the browser to its password form first."""
+    share, site = await _share(request)
+    _shown(share, page)
+    if not _unlocked(request, share):
+        return redirect(f"/share/{share.slug}", status=303)
+    return share, site
+
+
+async def shared_page(request: Request) -> Response:
+    share, site = await _share(request)
     frame = _frame_headers(site)
     if request.method == "POST":
         return await _unlock(request, share, site, frame)
     if not _unlocked(request, share):
         return _password_form(request, share, site, frame, status=200, error="")
-    name = request.path_params.get("page", share.reports[0])
-    if name not in share.reports:
-        raise ApiError(404, "not_found", "this share link does not show that page")
+    name = _shown(share, request.path_params.get("page", share.reports[0]))
     view = await build(request, site, name)
+    # the heatmap page's snapshot iframe inherits its CSP: it needs the snapshot's inline styles and images
+    frame = _frame_headers(site, snapshot=name == "heatmaps")
     ctx: dict[str, Any] = context(request, view, who=None, site=site, role="viewer", name=name)
     ctx |= {
         "shared": share,

@@ -268,6 +268,38 @@ def test_share_links_are_read_only_revocable_password_protected_and_framed_only_
     assert unframed.headers["x-frame-options"] == "DENY"
 
 
+def test_a_share_link_offers_the_downloads_of_what_it_shows_heatmaps_included(served: Served) -> None:
+    owner = served.logged_in("owner@shop.example")
+    page = owner.get("/dashboard/shop/settings")
+    fields = {"csrf": csrf(page), "report_overview": "1", "report_heatmaps": "1", "password": "board password"}
+    made = owner.post("/dashboard/shop/shares", data=fields)
+    slug = re.search(r'id="new-share" href="/share/([\w-]+)"', made.text).group(1)  # type: ignore[union-attr]
+    anyone = served.browser()
+    for locked in ("overview.csv", "export.zip", "heatmap.png", "heatmaps"):
+        answer = anyone.get(f"/share/{slug}/{locked}")
+        assert (answer.status_code, answer.headers.get("location")) in ((303, f"/share/{slug}"), (200, None)), locked
+        assert b"PNG" not in answer.content[:8]
+        assert "attachment" not in answer.headers.get("content-disposition", "")
+    form = anyone.get(f"/share/{slug}")
+    assert anyone.post(f"/share/{slug}", data={"csrf": csrf(form), "password": "board password"}).status_code == 303
+    overview = anyone.get(f"/share/{slug}")
+    assert f'href="/share/{slug}/heatmaps"' in overview.text
+    for link in re.findall(r'href="(/share/[^"]+\.(?:csv|zip)[^"]*)"', overview.text):  # every download it offers
+        assert anyone.get(link.replace("&amp;", "&")).status_code == 200, link
+    csv = anyone.get(f"/share/{slug}/overview.csv")
+    assert (csv.status_code, csv.headers["content-type"]) == (200, "text/csv; charset=utf-8")
+    assert csv.headers["content-disposition"] == 'attachment; filename="shop-timeseries.csv"'  # the page's first table
+    names = zipfile.ZipFile(io.BytesIO(anyone.get(f"/share/{slug}/export.zip").content)).namelist()
+    assert names
+    assert not any(name.startswith(("retention", "cohorts")) for name in names)
+    heatmaps = anyone.get(f"/share/{slug}/heatmaps")
+    assert heatmaps.status_code == 200
+    assert "No pageviews in this range yet" in heatmaps.text  # a site without data (this was a 500)
+    assert "Open on my site" not in heatmaps.text  # the live overlay is the owner's alone
+    assert anyone.get(f"/share/{slug}/retention.csv").status_code == 404
+    assert anyone.get(f"/share/{slug}/heatmaps/launch").status_code == 404
+
+
 def test_every_table_downloads_as_csv_and_all_of_them_as_a_zip(served: Served) -> None:
     client = served.logged_in("viewer@shop.example")
     csv = client.get("/dashboard/shop/retention.csv?period=day&periods=3")

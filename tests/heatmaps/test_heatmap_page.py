@@ -170,6 +170,26 @@ def test_clicks_are_drawn_hot_over_the_button_and_far_pixels_are_the_backdrop(
     page.close()
 
 
+def test_a_share_link_shows_the_heatmap_and_its_png_but_not_the_owners_overlay(browser: Browser, shop: Shop) -> None:
+    # the pages the test above clicked on; a link without a password opens at once
+    accounts = shop.app.state.accounts
+    share = accounts.shares.create(1, reports=["heatmaps"], label="board", password_hash="", created_by="owner")
+    page = new_page(browser, viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
+    page.goto(f"{shop.url}/share/{share.slug}/heatmaps")
+    page.wait_for_selector("#heat-a[data-ready]")
+    assert page.inner_text("#heat-badge").startswith("100% matched to elements")
+    x, y = buy_point(page)
+    assert hot(shot(page).getpixel((x, y)))  # type: ignore[arg-type]
+    assert page.locator("text=Open on my site").count() == 0  # the live overlay is the owner's alone
+    png = page.get_attribute("a[href*='heatmap.png']", "href")
+    assert png is not None
+    assert png.startswith(f"/share/{share.slug}/heatmap.png?")
+    image = httpx.get(shop.url + png, timeout=60)
+    assert (image.status_code, image.headers["content-type"]) == (200, "image/png")
+    assert httpx.get(f"{shop.url}/share/{share.slug}/heatmaps/launch?url=x").status_code == 404
+    page.close()
+
+
 def test_open_on_my_site_sends_a_token_in_the_fragment_that_reads_the_layers(browser: Browser, shop: Shop) -> None:
     page = logged_in(browser, shop)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
