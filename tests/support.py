@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from collector.errors import StoreUnavailable
 from collector.metrics import Metrics
-from collector.server.http_protocol import SERVE_OPTIONS
+from collector.server.http_protocol import uvicorn_config
 from collector.storage.rows import EventRow, encode
 from collector.storage.segments import Record, sealed_segments, write_segment
 from collector.storage.sink import RecentIds, Writer
@@ -68,7 +68,7 @@ def serve(app: Starlette) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **SERVE_OPTIONS))  # as `footfall serve` runs it
+    server = uvicorn.Server(uvicorn_config(app, header_timeout_s=10.0))  # as `footfall serve` runs it
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

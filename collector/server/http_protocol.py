@@ -1,5 +1,5 @@
 """The HTTP protocol `footfall serve` runs under uvicorn: uvicorn's httptools protocol with a deadline
-for a request's headers.
+for a request's headers, and a JSON answer to a request its parser refuses.
 
 uvicorn closes idle keep-alive connections, but a client that trickles its headers (slowloris) keeps a
 connection, and a file descriptor, for as long as it likes. Here the headers of each request must be
@@ -55,6 +55,18 @@ class HeaderDeadline(HttpToolsProtocol):
         self._deadline = None
         if not self.transport.is_closing():
             self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """What the parser refuses (a request that is not HTTP: bad bytes in the target or a header)
+        gets the JSON error every other refusal has, not uvicorn's plain text."""
+        body = b'{"error":"invalid_http","detail":"this is not a valid HTTP/1.1 request (request line or headers)"}'
+        self.transport.write(
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: "
+            + str(len(body)).encode()
+            + b"\r\nconnection: close\r\n\r\n"
+            + body
+        )
+        self.transport.close()
 
 
 class HeaderDeadlineFromEnv(HeaderDeadline):

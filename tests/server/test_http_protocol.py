@@ -1,6 +1,7 @@
 """The header deadline (collector/server/http_protocol.py) on a real uvicorn: complete requests are served,
 on fresh and kept-alive connections alike, and headers that never end cost a closed connection."""
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -71,3 +72,13 @@ def test_complete_requests_are_served_as_usual() -> None:
             conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             conn.settimeout(5)
             assert conn.recv(4096).endswith(b"hello")
+
+
+def test_a_request_the_parser_refuses_gets_a_json_400() -> None:
+    with serving() as address, socket.create_connection(address) as conn:
+        conn.sendall(b"GET /\x00x HTTP/1.1\r\nHost: x\r\n\r\n")  # a NUL in the target is no HTTP
+        answer = read_all(conn)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: application/json" in head
+    assert json.loads(body)["error"] == "invalid_http"
