@@ -158,7 +158,7 @@ def _netloc(name: str, port: int | None) -> str:
 
 # The queue stub: calls made before the deferred script has run are queued (the latest consent choice
 # apart, applied first) and replayed by the script in their order after its first pageview. Inline, so a
-# site with a Content-Security-Policy allows it by STUB_CSP (docs/operations.md).
+# site with a Content-Security-Policy allows it by STUB_CSP (sdk-js/README.md gives the hash).
 STUB = (
     "window.footfall||function(f){f.q=[];f.consent=function(c){f.c=c};"
     '"track identify reset".split(" ").forEach(function(m){f[m]=function(){f.q.push([m,arguments])}})'
