@@ -32,6 +32,7 @@ __all__ = [
     "WIDTH_BREAKPOINTS",
     "name_set",
     "page_key",
+    "scrub_cards",
     "scrub_properties",
     "scrub_text",
     "scrub_url",
@@ -173,33 +174,45 @@ def scrub_text(text: str) -> str:
 _MAX_DEPTH: Final = 32  # properties arrive limited to depth 5; this only bounds the walk if that changes
 
 
-def scrub_properties(props: Mapping[str, Any], *, deny_keys: frozenset[str] = DEFAULT_DENY_KEYS) -> dict[str, Any]:
-    """A scrubbed copy: keys in `deny_keys` (lower-case; any depth) dropped, strings through scrub_text.
+def scrub_properties(
+    props: Mapping[str, Any], *, deny_keys: frozenset[str] = DEFAULT_DENY_KEYS, text: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """A scrubbed copy: keys in `deny_keys` (lower-case; any depth) dropped, strings through `text`
+    (default scrub_text).
 
     Integers that are Luhn-valid card numbers become "[card]" too; other scalars are kept as they are.
     """
-    return _scrub_mapping(props, deny_keys, 0)
+    return _scrub_mapping(props, deny_keys, 0, text or scrub_text)
 
 
-def _scrub_mapping(props: Mapping[str, Any], deny: frozenset[str], depth: int) -> dict[str, Any]:
+def scrub_cards(text: str) -> str:
+    """Free text without card numbers; e-mail addresses and phone numbers kept (identify traits)."""
+    if _NUMBER_LIKELY.search(text) is None:
+        return text
+    return _IN_TEXT.sub(lambda found: found[0] if found.lastgroup == "phone" else _text_placeholder(found), text)
+
+
+def _scrub_mapping(
+    props: Mapping[str, Any], deny: frozenset[str], depth: int, text: Callable[[str], str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in props.items():
         if key.lower() in deny:
             continue
         # A key can carry an e-mail as well as a value can.
-        out[scrub_text(key)] = _scrub_value(value, deny, depth + 1)
+        out[text(key)] = _scrub_value(value, deny, depth + 1, text)
     return out
 
 
-def _scrub_value(value: Any, deny: frozenset[str], depth: int) -> Any:
+def _scrub_value(value: Any, deny: frozenset[str], depth: int, text: Callable[[str], str]) -> Any:
     if isinstance(value, str):
-        return scrub_text(value)
+        return text(value)
     if depth > _MAX_DEPTH:
         return None
     if isinstance(value, dict):
-        return _scrub_mapping(value, deny, depth)
+        return _scrub_mapping(value, deny, depth, text)
     if isinstance(value, list):
-        return [_scrub_value(item, deny, depth + 1) for item in value]
+        return [_scrub_value(item, deny, depth + 1, text) for item in value]
     if type(value) is int and 10**12 <= abs(value) < 10**19 and _luhn(str(abs(value))):
         return _CARD_IN_TEXT
     return value

@@ -52,6 +52,22 @@ class HeatmapSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     private: tuple[Annotated[str, Meta(min_length=1, max_length=200)], ...] = ()
 
 
+PropertyName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_$.\-]{1,64}$")]
+
+
+class PeopleSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Who a person is and what they are worth: traits and orders (docs/people.md)."""
+
+    # Traits sent through identify/group are kept as sent (a backend's explicit act), except these:
+    redact_traits: tuple[PropertyName, ...] = ()  # stored as "[redacted]"
+    hash_traits: tuple[PropertyName, ...] = ()  # stored as "sha256:<hex>" of the trimmed, lower-case text
+    # An order is an event with a numeric `revenue_property`, in the currency its `currency_property`
+    # names (upper-cased), or `default_currency` without one. Stored as `revenue` / `currency`.
+    revenue_property: PropertyName = "revenue"
+    currency_property: PropertyName = "currency"
+    default_currency: Annotated[str, Meta(pattern=r"^([A-Z]{3})?$")] = ""
+
+
 class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: Annotated[int, Meta(ge=1, le=3650)] = 400
     keep_bots: bool = False  # store events from bots' user agents instead of dropping them
@@ -60,6 +76,7 @@ class SiteSettings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_eps: Annotated[int, Meta(ge=0)] | None = None  # events/s per process; None: the default
     snippet: SnippetSettings = SnippetSettings()
     heatmaps: HeatmapSettings = HeatmapSettings()
+    people: PeopleSettings = PeopleSettings()
     # Pages that may show this site's share links in an iframe (CSP frame-ancestors); nothing else frames.
     embed_origins: tuple[Annotated[str, Meta(pattern=r"^https?://[A-Za-z0-9.\-*]+(:\d{1,5})?$")], ...] = ()
 

@@ -104,14 +104,24 @@ class Track(Event, frozen=True, tag="track"):
     name: Name
 
 
+TraitKey = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
 class Identify(Event, frozen=True, tag="identify"):
+    """`traits` are set, `traits_once` set only where the trait has no value yet, `unset` removed; all
+    resolved by event time (docs/people.md), so a late or replayed identify never undoes a newer one."""
+
     user_id: Id
     traits: dict[str, Any] = {}
+    traits_once: dict[str, Any] = {}
+    unset: Annotated[list[TraitKey], Meta(max_length=100)] = []
 
 
 class Group(Event, frozen=True, tag="group"):
     group_id: Id
     traits: dict[str, Any] = {}
+    traits_once: dict[str, Any] = {}
+    unset: Annotated[list[TraitKey], Meta(max_length=100)] = []
 
 
 class Alias(Event, frozen=True, tag="alias"):

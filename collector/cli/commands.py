@@ -15,7 +15,7 @@ import msgspec
 
 from collector import __version__
 from collector.accounts.users import Users
-from collector.cli import user_commands
+from collector.cli import person_commands, user_commands
 from collector.cli.site_commands import RemoteSites, SiteCommands, sites_for, store_for
 from collector.enrich.geo import GeoIP
 from collector.errors import ConfigError, FootfallError, SiteError, SiteNotFound, StoreMissing
@@ -376,4 +376,5 @@ def _parser() -> argparse.ArgumentParser:
     cfg.add_argument("changes", nargs="*", metavar="NAME=VALUE")
     cfg.set_defaults(run=cmd_site_configure)
     user_commands.add_parsers(commands, store)
+    person_commands.add_parsers(commands, store)
     return parser

@@ -22,6 +22,7 @@ from collector.enrich.agent import Agent, AgentParser
 from collector.enrich.geo import UNKNOWN, Geo, GeoIP
 from collector.enrich.salts import Salts
 from collector.enrich.visitors import visitor_key
+from collector.people.intake import TraitPolicy, keep_traits, put_order, trait_policy
 from collector.privacy import (
     DEFAULT_DENY_KEYS,
     DEFAULT_DROP_PARAMS,
@@ -31,7 +32,7 @@ from collector.privacy import (
     scrub_url,
     width_bucket,
 )
-from collector.sites import Site, SiteSettings
+from collector.sites import PeopleSettings, Site, SiteSettings
 from collector.storage.rows import EventRow, epoch_ms, epoch_text
 
 _props: Final = msgspec.json.Encoder()
@@ -51,6 +52,8 @@ class Privacy:
     drop_params: frozenset[str]
     deny_keys: frozenset[str]
     keep_bots: bool
+    traits: TraitPolicy
+    people: PeopleSettings
 
 
 @functools.lru_cache(maxsize=1024)
@@ -59,6 +62,8 @@ def privacy_of(settings: SiteSettings) -> Privacy:
         drop_params=DEFAULT_DROP_PARAMS | name_set(settings.drop_params),
         deny_keys=DEFAULT_DENY_KEYS | name_set(settings.deny_keys),
         keep_bots=settings.keep_bots,
+        traits=trait_policy(settings.people, settings.deny_keys),
+        people=settings.people,
     )
 
 
@@ -272,17 +277,23 @@ def drop_bot(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReaso
 
 
 def put_scrubbed(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
-    """PII out of URLs, properties and traits before anything is derived from them."""
+    """PII out of URLs and properties before anything is derived from them; traits as the site keeps
+    them (collector/people/intake.py); an order's amount and currency where the rollups read them."""
     privacy = arrival.privacy
     if row.url:
         row.url = scrub_url(row.url, drop_params=privacy.drop_params)
     if row.referrer:
         row.referrer = scrub_url(row.referrer, drop_params=privacy.drop_params)
     if event.properties:
-        row.properties = _props.encode(scrub_properties(event.properties, deny_keys=privacy.deny_keys)).decode()
-    traits = getattr(event, "traits", None)
-    if traits:
-        row.traits = _props.encode(scrub_properties(traits, deny_keys=privacy.deny_keys)).decode()
+        properties = scrub_properties(event.properties, deny_keys=privacy.deny_keys)
+        put_order(properties, privacy.people)
+        row.properties = _props.encode(properties).decode()
+    if isinstance(event, wire.Identify | wire.Group):
+        if event.traits:
+            row.traits = _props.encode(keep_traits(event.traits, privacy.traits)).decode()
+        if event.traits_once:
+            row.traits_once = _props.encode(keep_traits(event.traits_once, privacy.traits)).decode()
+        row.traits_unset = list(event.unset)
     return None
 
 

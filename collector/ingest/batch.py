@@ -309,7 +309,7 @@ def check_events(batch: wire.Batch, arrival: Arrived, *, limits: Limits) -> Chec
 
 def _check_nesting(event: wire.AnyEvent, raw: msgspec.Raw, limits: Limits) -> tuple[str, str] | None:
     """(field, what is wrong) for properties or traits over the limits, else None."""
-    for name in ("properties", "traits"):
+    for name in ("properties", "traits", "traits_once"):
         value = getattr(event, name, None)
         if not value:
             continue

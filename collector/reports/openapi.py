@@ -6,6 +6,8 @@ from typing import Any
 import msgspec
 
 from collector import __version__
+from collector.people.listing import MAX_TRAIT_FILTERS, PeopleQuery
+from collector.people.shapes import PeopleAnswer, Profile, Timeline
 from collector.reports.answers import REPORTS
 from collector.reports.heatmap_layers import LayersQuery
 from collector.reports.live import LiveQuery
@@ -79,6 +81,87 @@ def _snapshot_paths() -> dict[str, Any]:
     }
 
 
+def _people_paths(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Profiles and the people list (collector/people), with their answers' schemas added to `schemas`."""
+    refs, components = msgspec.json.schema_components(
+        [PeopleAnswer, Profile, Timeline], ref_template="#/components/schemas/{name}"
+    )
+    if clash := {n for n in schemas.keys() & components.keys() if schemas[n] != components[n]}:
+        raise RuntimeError(f"two answer types share the schema names {sorted(clash)}")
+    schemas.update(components)
+    site = {"type": "object", "properties": {"site": {"type": "string"}}, "required": ["site"]}
+    people_ref, profile_ref, timeline_ref = ({"allOf": [site, ref]} for ref in refs)
+    person_id = {
+        "name": "person_id",
+        "in": "path",
+        "required": True,
+        "description": "any of the person's ids: the user id or one of their anonymous ids",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 256},
+    }
+    trait_filter = {
+        "name": "trait.<key>",
+        "in": "query",
+        "required": False,
+        "description": f"people whose trait <key> has this value ('*': any value); up to {MAX_TRAIT_FILTERS}",
+        "schema": {"type": "string", "maxLength": 1000},
+    }
+    not_found = {"404": {"description": "no activity stored for that id (`not_found`)"}}
+    return {
+        "/api/v1/people": {
+            "get": {
+                "summary": "People filtered on traits, events done or not, last seen and revenue; paged JSON or CSV.",
+                "parameters": [*_parameters(PeopleQuery), trait_filter],
+                "responses": {
+                    "200": {
+                        "description": "docs/api.md#people (format=csv: the next page's cursor in X-Next-Cursor)",
+                        "content": {
+                            "application/json": {"schema": people_ref},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/people/{person_id}": {
+            "get": {
+                "summary": "A person's profile: ids, activity, first touch, events, pages, orders, consent, traits.",
+                "parameters": [person_id],
+                "responses": {
+                    "200": {
+                        "description": "docs/api.md#people",
+                        "content": {"application/json": {"schema": profile_ref}},
+                    },
+                    **not_found,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/people/{person_id}/timeline": {
+            "get": {
+                "summary": "A person's events, newest first, a page at a time.",
+                "parameters": [
+                    person_id,
+                    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "docs/api.md#people",
+                        "content": {"application/json": {"schema": timeline_ref}},
+                    },
+                    **_ERRORS,
+                },
+            }
+        },
+    }
+
+
 def spec() -> dict[str, Any]:
     answers, schemas = _answers()
     paths: dict[str, Any] = {
@@ -110,6 +193,7 @@ def spec() -> dict[str, Any]:
         }
     }
     paths.update(_snapshot_paths())
+    paths.update(_people_paths(schemas))
     paths["/api/v1/heatmap/layers"] = {
         "get": {
             "summary": "Everything the heatmap page draws for one page at one width (docs/heatmaps.md).",

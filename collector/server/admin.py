@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from collector.accounts.users import User, Users
 from collector.errors import AccountError, AccountNotFound, ApiError, SiteError, SiteExists, SiteNotFound
+from collector.people import profile
 from collector.sites import Site
 from collector.storage.site_registry import Sites
 
@@ -186,6 +187,18 @@ async def set_password(request: Request) -> Response:
     return _json({"email": request.path_params["email"], "password": "changed"})
 
 
+async def person_profile(request: Request) -> Response:
+    """A profile for `footfall person show` while the server owns the store (collector/people/profile.py)."""
+    sites = _authorise(request)
+    site = sites.by_name(request.path_params["name"])
+    if site is None:
+        raise ApiError(404, "site_not_found", f"no site named {request.path_params['name']!r}")
+    state = request.app.state
+    person_id = request.path_params["person_id"]
+    answer = await asyncio.to_thread(profile.profile, state.store, site, person_id, {}, now_ms=state.now_ms())
+    return _json(answer)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/admin/v1/users", list_users, methods=["GET"]),
@@ -197,4 +210,5 @@ def routes() -> list[BaseRoute]:
         Route("/admin/v1/sites/{name}/rotate-key", rotate_key, methods=["POST"]),
         Route("/admin/v1/sites/{name}/origins", set_origins, methods=["POST"]),
         Route("/admin/v1/sites/{name}/settings", configure, methods=["POST"]),
+        Route("/admin/v1/sites/{name}/people/{person_id:path}", person_profile, methods=["GET"]),
     ]

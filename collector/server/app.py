@@ -28,7 +28,17 @@ from collector.server import admin
 from collector.server.heatmap_api import heatmap_layers, heatmap_layers_preflight, heatmap_png
 from collector.server.intake import batch, batch_preflight, script
 from collector.server.pipeline import enriching, pipeline, refresh_sites, roll_traffic
-from collector.server.read_api import events, live, openapi_spec, report, snapshot_one, snapshot_versions
+from collector.server.read_api import (
+    events,
+    live,
+    openapi_spec,
+    people,
+    person,
+    person_timeline,
+    report,
+    snapshot_one,
+    snapshot_versions,
+)
 from collector.server.responses import BATCH_PATH, EXCEPTION_HANDLERS, JSON, SNAPSHOT_PATH
 from collector.server.samples import SampleBudget
 from collector.server.snapshot import capture_script, snapshot
@@ -167,6 +177,9 @@ def create_app(
         Route("/api/v1/heatmap.png", heatmap_png, methods=["GET"]),
         Route("/api/v1/heatmap/layers", heatmap_layers, methods=["GET"]),
         Route("/api/v1/heatmap/layers", heatmap_layers_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/people", people, methods=["GET"]),
+        Route("/api/v1/people/{person_id:path}/timeline", person_timeline, methods=["GET"]),
+        Route("/api/v1/people/{person_id:path}", person, methods=["GET"]),
         Route("/api/v1/{report}", report, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -4,11 +4,14 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from collector.dashboard.tables import to_csv
 from collector.errors import ApiError
 from collector.heatmaps import answers as snapshot_answers
+from collector.people import listing, profile
 from collector.reports import answers as reports
 from collector.reports import api as query
 from collector.reports import live as live_report
@@ -82,6 +85,39 @@ def _csv(value: str) -> str:
     if any(c in value for c in ',"\r\n'):
         value = '"' + value.replace('"', '""') + '"'
     return value
+
+
+async def people(request: Request) -> Response:
+    """GET /api/v1/people: collector/people/listing.py, as JSON or CSV."""
+    state = request.app.state
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    params = dict(request.query_params)
+    answer = await asyncio.to_thread(listing.people, state.store, site, params, now_ms=state.now_ms())
+    if params.get("format") == "csv":
+        disposition = f'attachment; filename="{site.name}-people.csv"'
+        text = to_csv(listing.to_table(answer, params))
+        headers = {"Content-Disposition": disposition, **PRIVATE}
+        if answer.next_cursor:
+            headers["X-Next-Cursor"] = answer.next_cursor  # the next page: ?cursor=
+        return Response(text, media_type="text/csv", headers=headers)
+    return JSON({"site": site.name, **msgspec.structs.asdict(answer)}, headers=PRIVATE)
+
+
+async def person(request: Request) -> Response:
+    """GET /api/v1/people/{id}: collector/people/profile.py."""
+    state = request.app.state
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    person_id, params = request.path_params["person_id"], dict(request.query_params)
+    answer = await asyncio.to_thread(profile.profile, state.store, site, person_id, params, now_ms=state.now_ms())
+    return JSON({"site": site.name, **msgspec.structs.asdict(answer)}, headers=PRIVATE)
+
+
+async def person_timeline(request: Request) -> Response:
+    state = request.app.state
+    site = query.site_for_read_key(state.sites, request.headers.get("authorization"))
+    person_id, params = request.path_params["person_id"], dict(request.query_params)
+    answer = await asyncio.to_thread(profile.timeline, state.store, site, person_id, params)
+    return JSON({"site": site.name, **msgspec.structs.asdict(answer)}, headers=PRIVATE)
 
 
 async def openapi_spec(request: Request) -> Response:

@@ -84,6 +84,8 @@ class EventRow(msgspec.Struct, kw_only=True, gc=False):
     el_w: int = 0
     el_h: int = 0
     clicks: int = 0
+    traits_once: str = "{}"  # migration 0018
+    traits_unset: list[str] = []
 
 
 class CounterRow(msgspec.Struct, gc=False):

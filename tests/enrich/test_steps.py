@@ -1,6 +1,7 @@
 """Enrichment step by step, with a real GeoIP file, real user agents and salts kept in the engine."""
 
 import asyncio
+import hashlib
 import json
 import uuid
 from datetime import timedelta
@@ -17,7 +18,7 @@ from collector.enrich.salts import Salts
 from collector.enrich.steps import Arrival, DropReason, Enricher, enrich
 from collector.ingest import batch as ingest
 from collector.settings import Limits
-from collector.sites import Site, SiteSettings
+from collector.sites import PeopleSettings, Site, SiteSettings
 from collector.storage.rows import EventRow
 from collector.storage.store_chdb import ChdbStore
 
@@ -181,7 +182,80 @@ def test_pii_is_scrubbed_from_urls_referrers_properties_and_traits(enricher: Enr
     assert page.utm_source == "news"
     assert "ann@example.org" not in page.referrer
     assert json.loads(track.properties) == {"note": "mail me at [email]", "nested": {"card": "[card]"}}
-    assert json.loads(identify.traits) == {"bio": "call [phone]", "plan": "pro"}
+    # Traits a backend sends through identify are who the person is: kept (collector/people/intake.py).
+    assert json.loads(identify.traits) == {"bio": "call +44 20 7946 0958", "plan": "pro"}
+
+
+def test_identify_traits_are_kept_but_secrets_cards_and_the_sites_chosen_keys(enricher: Enricher) -> None:
+    people = PeopleSettings(redact_traits=("Birthday",), hash_traits=("email",))
+    site = Site(
+        site_id=3,
+        name="shop",
+        allowed_origins=(),
+        write_key="w",
+        read_key_sha256="r",
+        settings=SiteSettings(deny_keys=("internal_note",), people=people),
+    )
+    traits = {
+        "email": " Jane@Example.com",
+        "name": "Jane Doe",
+        "phone": "+44 20 7946 0958",
+        "note": "paid with 4111 1111 1111 1111, write to jane@example.com",
+        "password": "hunter2",
+        "internal_note": "x",
+        "birthday": "1990-01-01",
+    }
+    b = batch(
+        event("identify", user_id="u1", traits=traits, traits_once={"first_plan": "free"}, unset=["trial"]),
+        event("group", group_id="acme", traits={"owner": "bob@acme.example"}),
+    )
+    identify, group = rows(b, arrive(enricher, b, site=site))
+    assert isinstance(identify, EventRow)
+    assert isinstance(group, EventRow)
+    assert json.loads(identify.traits) == {
+        "email": "sha256:" + hashlib.sha256(b"jane@example.com").hexdigest(),
+        "name": "Jane Doe",
+        "phone": "+44 20 7946 0958",
+        "note": "paid with [card], write to jane@example.com",
+        "birthday": "[redacted]",
+    }
+    assert json.loads(identify.traits_once) == {"first_plan": "free"}
+    assert identify.traits_unset == ["trial"]
+    assert json.loads(group.traits) == {"owner": "bob@acme.example"}
+
+
+@pytest.mark.parametrize(
+    ("people", "properties", "stored"),
+    [
+        (PeopleSettings(), {"revenue": 12.5, "currency": "eur"}, {"revenue": 12.5, "currency": "EUR"}),
+        (PeopleSettings(), {"revenue": " 9.90 "}, {"revenue": 9.9}),
+        (PeopleSettings(default_currency="EUR"), {"revenue": 3}, {"revenue": 3, "currency": "EUR"}),
+        (PeopleSettings(), {"revenue": "free"}, {"revenue_unparsed": "free"}),
+        (PeopleSettings(), {"revenue": True}, {"revenue_unparsed": True}),
+        (
+            PeopleSettings(revenue_property="total", currency_property="cur"),
+            {"total": 19.99, "cur": "usd"},
+            {"total": 19.99, "cur": "usd", "revenue": 19.99, "currency": "USD"},
+        ),
+        (PeopleSettings(revenue_property="total"), {"revenue": 5}, {"revenue_unparsed": 5}),
+        (PeopleSettings(), {"total": 19.99}, {"total": 19.99}),
+    ],
+)
+def test_orders_are_stored_under_the_names_the_rollups_count(
+    enricher: Enricher, people: PeopleSettings, properties: dict[str, object], stored: dict[str, object]
+) -> None:
+    site = Site(
+        site_id=3,
+        name="shop",
+        allowed_origins=(),
+        write_key="w",
+        read_key_sha256="r",
+        settings=SiteSettings(people=people),
+    )
+    b = batch(event("track", name="order_completed", properties=properties))
+    (row,) = rows(b, arrive(enricher, b, site=site))
+    assert isinstance(row, EventRow)
+    assert json.loads(row.properties) == stored
 
 
 def test_heatmap_fields(enricher: Enricher) -> None:

@@ -352,7 +352,8 @@ def test_migration_0011_counts_the_events_stored_before_it(store: ChdbStore, tmp
     older = copy.copy(store)  # the same engine and sessions, another database
     older.database = "older"
     shipped = load()
-    migrate(older, migrations=[m for m in shipped if m.version <= 10])
+    # The writer of today writes the event columns added since (0018), so those come first.
+    migrate(older, migrations=[m for m in shipped if m.version <= 10 or m.name == "trait_columns"])
     site_id = next(_sites)
     day = BASE + timedelta(days=9, hours=8)
     rows = [
@@ -361,7 +362,9 @@ def test_migration_0011_counts_the_events_stored_before_it(store: ChdbStore, tmp
         hit(site_id, day, visitor_key="v", properties=json.dumps({"revenue": 4, "currency": "GBP"})),
     ]
     store_through_the_writer(older, spool_folder(tmp_path), rows, [])
-    assert [m.name for m in migrate(older)] == [m.name for m in shipped if m.version >= 11]
+    assert [m.name for m in migrate(older)] == [
+        m.name for m in shipped if m.version >= 11 and m.name != "trait_columns"
+    ]
     site = site_of(rows)
     first = traffic.panels(older, site, WEEK, TODAY)
     assert first == traffic.panels(older, site, WEEK, TODAY, raw=True)
