@@ -17,7 +17,8 @@ Data (deterministic for a seed): 90 days; one site; 40 pages (popular ones more 
 referrer (none, three search or social hosts, or the site's own) and, for 3 actors in 4, UTM tags;
 browser, OS, country and device per actor; 30% pageviews, 25% clicks, 10% rage/dead clicks, 10% moves,
 10% scrolls, 12% track events (signup, purchase, add_to_cart; a third carry revenue in EUR, USD or
-GBP), 3% identify.
+GBP), 3% identify (traits: a plan and an e-mail address). Users: `u` + the actor number modulo
+`users` (50,000 by default).
 """
 
 import argparse
@@ -51,12 +52,12 @@ FILL = """
 INSERT INTO footfall.events (site_id, event_id, type, name, timestamp, client_ts, received_at, anonymous_id, user_id,
     url, host, path, page_key, width_bucket, viewport_w, doc_w, doc_h, x, y, x_frac, fixed, selector, points, depth,
     country, device, utm_source, visitor_key, properties, retention_days,
-    session_id, referrer, referrer_host, utm_medium, utm_campaign, browser, os)
+    session_id, referrer, referrer_host, utm_medium, utm_campaign, browser, os, traits)
 SELECT
     1, reinterpretAsUUID(concat(reinterpretAsString(h1), reinterpretAsString(h2))), type,
     multiIf(type = 'track', ['signup', 'purchase', 'add_to_cart'][1 + h2 % 3], ''),
     ts, ts, ts, concat('a', toString(actor)),
-    if(type = 'identify' OR (actor % 3 = 0 AND visit > 1), concat('u', toString(actor % 50000)), ''),
+    if(type = 'identify' OR (actor % 3 = 0 AND visit > 1), concat('u', toString(actor % {users:UInt64})), ''),
     concat('https://shop.example', page), 'shop.example', page, concat('shop.example', page),
     [375, 768, 1280, 1920][1 + h2 % 4], [375, 768, 1280, 1920][1 + h2 % 4], 1280, 4000 + h1 % 3000,
     h1 % 1280, h2 % 5000, (h1 % 1280) / 1280, h2 % 20 = 0,
@@ -75,7 +76,9 @@ SELECT
     if(source = '', '', concat('https://', source, '/')), source,
     if(utm = '', '', ['cpc', 'email', 'social'][1 + actor % 3]), if(utm = '', '', ['spring', 'launch'][1 + visit % 2]),
     ['Chrome', 'Safari', 'Firefox', 'Edge'][1 + actor % 4],
-    ['Windows', 'iOS', 'macOS', 'Android', 'Linux'][1 + actor % 5]
+    ['Windows', 'iOS', 'macOS', 'Android', 'Linux'][1 + actor % 5],
+    if(type = 'identify', concat('{"plan": "', ['free', 'pro', 'team'][1 + h2 % 3], '", "email": "u',
+       toString(actor % {users:UInt64}), '@example.com"}'), '{}')
 FROM
 (
     SELECT
@@ -99,7 +102,7 @@ FROM
 """
 
 
-def fill(store: ChdbStore, size: int, seed: int) -> float:
+def fill(store: ChdbStore, size: int, seed: int, users: int = 50_000) -> float:
     started = time.perf_counter()
     for start in range(0, size, BLOCK):
         count = min(BLOCK, size - start)
@@ -112,6 +115,7 @@ def fill(store: ChdbStore, size: int, seed: int) -> float:
                 "first": f"{FIRST_DAY} 00:00:00",
                 "days": DAYS,
                 "pages": PAGES,
+                "users": users,
             },
         )
         done = start + count
@@ -180,10 +184,11 @@ def p95(samples: list[float]) -> float:
 
 
 @contextmanager
-def filled_store(size: int, seed: int, keep: Path | None) -> Iterator[ChdbStore]:
-    """A migrated store holding `size` events of `seed`: filled now, or reused from `keep`."""
+def filled_store(size: int, seed: int, keep: Path | None, users: int = 50_000) -> Iterator[ChdbStore]:
+    """A migrated store holding `size` events of `seed` by `users` users at most: filled now, or reused
+    from `keep`."""
     with tempfile.TemporaryDirectory() as folder:
-        data = keep / f"{size}-{seed}-{FIRST_DAY}" if keep else Path(folder) / "data"
+        data = keep / f"{size}-{seed}-{users}-{FIRST_DAY}" if keep else Path(folder) / "data"
         filled = data / "filled"  # written once the fill is complete: a kept folder is reused after that
         store = ChdbStore(data, database="footfall")
         try:
@@ -192,7 +197,7 @@ def filled_store(size: int, seed: int, keep: Path | None) -> Iterator[ChdbStore]
             if filled.exists():
                 print(f"  reusing {data}", file=sys.stderr)
             else:
-                seconds = fill(store, size, seed)
+                seconds = fill(store, size, seed, users)
                 filled.touch()
                 print(f"  filled in {seconds:.0f} s", file=sys.stderr)
             yield store

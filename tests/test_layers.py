@@ -27,8 +27,10 @@ ALLOWED: dict[str, set[str]] = {
     # Heatmap backdrops (snapshots, their capture) keep to the store, the reports' page keys, accounts' signer.
     "heatmaps": {SHARED, "storage", "reports", "accounts"},
     "dashboard": {SHARED, "storage", "reports", "accounts", "heatmaps"},
-    "server": {SHARED, "storage", *STAGES, "accounts", "dashboard", "heatmaps"},
-    "cli": {SHARED, "storage", *STAGES, "accounts", "server", "heatmaps"},
+    # People (profiles, the people list) read the person-keyed rollups, with the reports' parameters.
+    "people": {SHARED, "storage", "reports"},
+    "server": {SHARED, "storage", *STAGES, "accounts", "dashboard", "heatmaps", "people"},
+    "cli": {SHARED, "storage", *STAGES, "accounts", "server", "heatmaps", "people"},
     "entry": {
         SHARED,
         "storage",
@@ -36,6 +38,7 @@ ALLOWED: dict[str, set[str]] = {
         "accounts",
         "dashboard",
         "heatmaps",
+        "people",
         "server",
         "cli",
     },  # collector/__init__.py, __main__.py

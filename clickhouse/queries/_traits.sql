@@ -1,5 +1,5 @@
-{#- `traits`: (subject_key, subject, key, value, set_ms) for the `scope` ('user' or 'group') subjects
-    that `subject_filter` keeps (a condition on subject_key or key written by the calling code, never a
+{#- `traits`: (subject_key, subject, key, value, set_ms) for the `scope` ('user' or 'group', a switch)
+    subjects that `subject_filter` keeps (a condition on subject_key or key written by the calling code, never a
     request's text), resolved by event time (docs/people.md): the latest set or unset wins, and a
     set-once applies only while the trait has no value (the earliest one after the latest unset, or
     ever). Ties in one millisecond go by event id, then set < once < unset. `value` is JSON text; traits
@@ -29,12 +29,12 @@
                 arrayMap(kv -> (kv.1, 'once', kv.2), JSONExtractKeysAndValuesRaw(traits_once)),
                 arrayMap(k -> (k, 'unset', ''), traits_unset)
             ) AS op_
-            WHERE site_id = {site:UInt32} AND type = if({scope:String} = 'user', 'identify', 'group')
+            WHERE site_id = {site:UInt32} AND type = '{{ 'identify' if scope == 'user' else 'group' }}'
               AND if(type = 'identify', user_id, group_id) != '' AND {{ subject_filter }}
         )
 {% else %}
         {{ db }}.trait_ops
-        WHERE site_id = {site:UInt32} AND scope = {scope:String} AND {{ subject_filter }}
+        WHERE site_id = {site:UInt32} AND scope = '{{ scope }}' AND {{ subject_filter }}
 {% endif %}
         GROUP BY subject_key, key
     )

@@ -30,4 +30,4 @@ FROM
 {% else %}
 {{ db }}.actor_profiles
 WHERE site_id = {site:UInt32} AND actor_key IN {actors:Array(UInt64)}
-{% endif %};
+{% endif %}

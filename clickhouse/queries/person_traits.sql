@@ -3,4 +3,4 @@
 WITH {% include "_traits.sql" %}
 SELECT subject, key, value, set_ms
 FROM traits
-ORDER BY subject, key;
+ORDER BY subject, key

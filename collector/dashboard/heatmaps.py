@@ -10,13 +10,13 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from collector.dashboard.pages import View, own
-from collector.dashboard.tables import Table
 from collector.errors import ApiError
 from collector.heatmaps import snapshots
 from collector.reports import answers
 from collector.reports.heatmap_layers import LayersQuery, layers
 from collector.sites import Site
 from collector.storage.store import Store
+from collector.tables import Table
 
 LAYERS: Final = ("click", "move", "rageclick", "deadclick", "scroll", "elements")
 PALETTES: Final = ("classic", "inferno", "mono")

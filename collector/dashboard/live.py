@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from collector.dashboard import auth
 from collector.dashboard.pages import View
-from collector.dashboard.tables import Table
 from collector.dashboard.web import json
 from collector.reports import live as report
 from collector.sites import Site
+from collector.tables import Table
 
 # What a drop reason means for the person reading the page (docs/api.md has the full table).
 HINTS: Final = {

@@ -9,12 +9,12 @@ import msgspec
 
 from collector.dashboard import charts
 from collector.dashboard.pages import View
-from collector.dashboard.tables import Table
 from collector.errors import ApiError
 from collector.reports import traffic
 from collector.reports.traffic_params import DIMENSIONS, DIRECT, FILTERS, PanelsQuery
 from collector.sites import Site
 from collector.storage.store import Store
+from collector.tables import Table
 
 TITLES: Final = {
     "page": "Top pages",

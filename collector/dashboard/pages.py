@@ -8,11 +8,11 @@ from typing import Any, Final
 import msgspec
 
 from collector.dashboard import charts
-from collector.dashboard.tables import Table
 from collector.errors import ApiError
 from collector.reports import answers
 from collector.sites import Site
 from collector.storage.store import Store
+from collector.tables import Table
 
 
 class View(msgspec.Struct, kw_only=True):

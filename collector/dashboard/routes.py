@@ -9,10 +9,10 @@ from starlette.routing import BaseRoute, Route
 from collector.dashboard import assets, auth, live, overlay, sharing
 from collector.dashboard.pages import ZIPPED, View
 from collector.dashboard.render import build, context, today
-from collector.dashboard.tables import Table, to_csv, to_zip
 from collector.dashboard.web import headers, page, redirect
 from collector.errors import ApiError
 from collector.sites import Site
+from collector.tables import Table, to_csv, to_zip
 
 
 async def site_page(request: Request) -> Response:

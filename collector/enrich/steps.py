@@ -19,10 +19,10 @@ import msgspec
 
 from collector import wire
 from collector.enrich.agent import Agent, AgentParser
+from collector.enrich.customer import TraitPolicy, keep_traits, put_order, trait_policy
 from collector.enrich.geo import UNKNOWN, Geo, GeoIP
 from collector.enrich.salts import Salts
 from collector.enrich.visitors import visitor_key
-from collector.people.intake import TraitPolicy, keep_traits, put_order, trait_policy
 from collector.privacy import (
     DEFAULT_DENY_KEYS,
     DEFAULT_DROP_PARAMS,
@@ -278,7 +278,7 @@ def drop_bot(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReaso
 
 def put_scrubbed(row: EventRow, event: wire.AnyEvent, arrival: Arrival) -> DropReason | None:
     """PII out of URLs and properties before anything is derived from them; traits as the site keeps
-    them (collector/people/intake.py); an order's amount and currency where the rollups read them."""
+    them (collector/enrich/customer.py); an order's amount and currency where the rollups read them."""
     privacy = arrival.privacy
     if row.url:
         row.url = scrub_url(row.url, drop_params=privacy.drop_params)

@@ -10,7 +10,6 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import Meta
 
-from collector.dashboard.tables import Table
 from collector.errors import ApiError
 from collector.people.profile import iso, traits_by_subject
 from collector.people.shapes import PeopleAnswer, PersonRow
@@ -18,6 +17,7 @@ from collector.reports.api import check_day
 from collector.sites import Site
 from collector.storage.sql import run
 from collector.storage.store import Store
+from collector.tables import Table
 
 MAX_TRAIT_FILTERS: Final = 5
 TRAIT_PREFIX: Final = "trait."
@@ -72,7 +72,6 @@ def people(store: Store, site: Site, query: dict[str, str], *, now_ms: int, raw:
     after_value, after_key = decode_cursor(p.cursor) if p.cursor else (0.0, 0)
     params: dict[str, Any] = {
         "site": site.site_id,
-        "scope": "user",
         "currency": currency,
         "did_name": p.did,
         "not_did_name": p.not_did,
@@ -92,6 +91,7 @@ def people(store: Store, site: Site, query: dict[str, str], *, now_ms: int, raw:
         "people",
         params,
         raw=raw,
+        scope="user",
         sort=_SORTS[p.sort],
         order=p.order.upper(),
         trait_filters=len(trait_filters),  # type: ignore[arg-type]

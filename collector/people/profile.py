@@ -72,24 +72,38 @@ def profile(
     store: Store, site: Site, person_id: str, query: dict[str, str], *, now_ms: int, raw: bool = False
 ) -> Profile:
     person = resolve(store, site, person_id, raw=raw)
-    params: Params = {"site": site.site_id, "actors": list(person.actors)}
-    (activity,) = run(store, "person_activity", params, raw=raw)
-    if not activity["events"]:
+    params: Params = {
+        "site": site.site_id,
+        "actors": list(person.actors),
+        "users": [person.key],  # a user's key is their user id's hash; an id never linked may be a user's
+        "pages_limit": TOP_PAGES,
+        "before_ms": _NEWEST[0],
+        "before_id": _NEWEST[1],
+        "limit": TIMELINE_PAGE + 1,
+    }
+    parts: dict[str, list[Row]] = {}
+    for row in run(store, "person_profile", params, raw=raw):
+        parts.setdefault(row["part"], []).append(row)
+    (activity,) = parts["activity"]
+    if not activity["n"]:
         raise ApiError(404, "not_found", f"no person {person_id!r} on this site (no activity stored for that id)")
-    user_id = person.user_id or (person_id if activity["named"] else None)
-    traits = traits_by_subject(store, site, "user", [user_id] if user_id else [], raw=raw)
-    timeline = _timeline(store, site, person, _NEWEST, TIMELINE_PAGE, raw=raw)
-    group_ids = sorted({e.other_id for e in _all_of_type(store, site, person, "group", raw=raw)})
-    groups = traits_by_subject(store, site, "group", group_ids, raw=raw)
-    aliases = sorted({e.other_id for e in _all_of_type(store, site, person, "alias", raw=raw)})
+    named, day_texts, sessions, touch, consent = msgspec.json.decode(activity["a"])
+    user_id = person.user_id or (person_id if named else None)
+    events = [_event(r) for r in sorted(parts.get("event", []), key=lambda r: r["n"])]
+    card = Card.of(parts["card"][0]["a"])
+    groups: dict[str, dict[str, Trait]] = {}
+    if card.groups:
+        groups = traits_by_subject(store, site, "group", card.groups, raw=raw)
     first_day = date.fromisoformat(iso(activity["first_ms"])[:10])
-    days = [date.fromisoformat(d) for d in activity["days"]]
+    days = [date.fromisoformat(d) for d in day_texts]
     today = datetime.fromtimestamp(now_ms / 1000, UTC).date()
-    touch, consent = activity["first_touch"], activity["last_consent"]
     return Profile(
         person=user_id or person_id,
         identities=Identities(
-            user_id=user_id, anonymous_ids=list(person.anonymous_ids), aliases=aliases, groups=group_ids
+            user_id=user_id,
+            anonymous_ids=list(person.anonymous_ids),
+            aliases=card.aliases,
+            groups=card.groups,
         ),
         first_seen=iso(activity["first_ms"]),
         last_seen=iso(activity["last_ms"]),
@@ -106,8 +120,8 @@ def profile(
             page=touch[10],
         ),
         activity=Activity(
-            events=activity["events"],
-            sessions=activity["sessions"],
+            events=activity["n"],
+            sessions=sessions,
             active_days=len(days),
             active_days_7=sum(1 for d in days if today - timedelta(days=6) <= d <= today),
             active_days_28=sum(1 for d in days if today - timedelta(days=27) <= d <= today),
@@ -118,19 +132,16 @@ def profile(
             week=(first_day - timedelta(days=first_day.weekday())).isoformat(),
             month=first_day.replace(day=1).isoformat(),
         ),
-        events_by_name=[
-            EventCount(name=r["name"], count=r["times"], first=iso(r["first_ms"]), last=iso(r["last_ms"]))
-            for r in run(store, "person_names", params, raw=raw)
-        ],
-        top_pages=[
-            PageCount(page=r["page"], views=r["views"], last=iso(r["last_ms"]))
-            for r in run(store, "person_pages", {**params, "limit": TOP_PAGES}, raw=raw)
-        ],
-        transactions=[_orders(r) for r in run(store, "person_orders", params, raw=raw)],
+        events_by_name=card.names(),
+        top_pages=card.pages(TOP_PAGES),
+        transactions=card.orders(),
         consent=Consent(analytics=consent[2], heatmaps=consent[3], marketing=consent[4], as_of=consent[0]),
-        traits=traits.get(user_id or "", {}),
-        groups=[Group(group_id=g, traits=groups.get(g, {})) for g in group_ids],
-        timeline=timeline,
+        traits={r["key"]: _trait(r) for r in sorted(parts.get("trait", []), key=lambda r: r["key"])} if user_id else {},
+        groups=[Group(group_id=g, traits=groups.get(g, {})) for g in card.groups],
+        timeline=Timeline(
+            events=events[:TIMELINE_PAGE],
+            next_cursor=_cursor_of(events[TIMELINE_PAGE - 1]) if len(events) > TIMELINE_PAGE else None,
+        ),
     )
 
 
@@ -152,21 +163,19 @@ def _timeline(store: Store, site: Site, person: Person, before: tuple[int, str],
         "before_id": before[1],
         "limit": limit + 1,  # one more tells whether there is a next page
     }
-    rows = run(store, "person_timeline", params, raw=raw)
-    events = [_event(r) for r in rows[:limit]]
-    more = len(rows) > limit
-    return Timeline(events=events, next_cursor=encode_cursor(rows[limit - 1]) if more else None)
-
-
-def _all_of_type(store: Store, site: Site, person: Person, kind: str, *, raw: bool) -> list[TimelineEvent]:
-    """A person's group or alias events: few, so read from the timeline's rows of that type."""
-    rows = run(
-        store, "person_events_of_type", {"site": site.site_id, "actors": list(person.actors), "type": kind}, raw=raw
-    )
-    return [_event(r) for r in rows]
+    events = [_event(r) for r in run(store, "person_timeline", params, raw=raw)]
+    more = len(events) > limit
+    return Timeline(events=events[:limit], next_cursor=_cursor_of(events[limit - 1]) if more else None)
 
 
 def _event(row: Row) -> TimelineEvent:
+    """A timeline row: from person_timeline, or from person_profile's `event` part (fields packed in `a`)."""
+    if "part" in row:
+        kind, name, user_id, session_id, other_id, page, selector = msgspec.json.decode(row["a"])
+        row = {
+            **dict(type=kind, name=name, user_id=user_id, session_id=session_id, other_id=other_id),
+            **dict(page=page, selector=selector, id=row["key"], at_ms=row["last_ms"], properties=row["b"]),
+        }
     return TimelineEvent(
         id=row["id"],
         at=iso(row["at_ms"]),
@@ -181,37 +190,79 @@ def _event(row: Row) -> TimelineEvent:
     )
 
 
+def _trait(row: Row) -> Trait:
+    """A trait row of person_traits (`value`), or of person_profile's parts (in `a`)."""
+    if "part" in row:
+        return Trait(value=msgspec.Raw(row["a"].encode()), set_at=iso(row["last_ms"]))
+    return Trait(value=msgspec.Raw(row["value"].encode()), set_at=iso(row["set_ms"]))
+
+
 def traits_by_subject(
     store: Store, site: Site, scope: str, subjects: list[str], *, raw: bool
 ) -> dict[str, dict[str, Trait]]:
     if not subjects:
         return {}
-    params: Params = {"site": site.site_id, "scope": scope, "subjects": subjects}
+    params: Params = {"site": site.site_id, "subjects": subjects}
     out: dict[str, dict[str, Trait]] = {}
-    for r in run(store, "person_traits", params, raw=raw, subject_filter=_SUBJECTS):
-        out.setdefault(r["subject"], {})[r["key"]] = Trait(
-            value=msgspec.Raw(r["value"].encode()), set_at=iso(r["set_ms"])
-        )
+    for r in run(store, "person_traits", params, raw=raw, scope=scope, subject_filter=_SUBJECTS):
+        out.setdefault(r["subject"], {})[r["key"]] = _trait(r)
     return out
 
 
 _SUBJECTS: Final = "subject_key IN arrayMap(s -> cityHash64(s), {subjects:Array(String)})"
 
 
-def _orders(row: Row) -> Orders:
-    revenue = round(float(row["revenue"]), 6)
-    return Orders(
-        currency=row["currency"],
-        orders=row["orders"],
-        revenue=revenue,
-        average_order=round(revenue / row["orders"], 6) if row["orders"] else 0.0,
-        first=iso(row["first_ms"]),
-        last=iso(row["last_ms"]),
-    )
+class Card(msgspec.Struct, frozen=True, array_like=True):
+    """person_card.sql's maps, as (keys, values) pairs, in its column order."""
+
+    name_times: tuple[list[str], list[int]]
+    name_first: tuple[list[str], list[int]]
+    name_last: tuple[list[str], list[int]]
+    page_views: tuple[list[str], list[int]]
+    page_last: tuple[list[str], list[int]]
+    order_count: tuple[list[str], list[int]]
+    order_revenue: tuple[list[str], list[float]]
+    order_first: tuple[list[str], list[int]]
+    order_last: tuple[list[str], list[int]]
+    groups: list[str]
+    aliases: list[str]
+
+    @classmethod
+    def of(cls, text: str) -> "Card":
+        return msgspec.json.decode(text, type=cls)
+
+    def names(self) -> list[EventCount]:
+        first, last = dict(zip(*self.name_first, strict=True)), dict(zip(*self.name_last, strict=True))
+        ranked = sorted(zip(*self.name_times, strict=True), key=lambda kv: (-kv[1], kv[0]))
+        return [EventCount(name=k, count=n, first=iso(first[k]), last=iso(last[k])) for k, n in ranked]
+
+    def pages(self, limit: int) -> list[PageCount]:
+        last = dict(zip(*self.page_last, strict=True))
+        ranked = sorted(zip(*self.page_views, strict=True), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [PageCount(page=k, views=n, last=iso(last[k])) for k, n in ranked]
+
+    def orders(self) -> list[Orders]:
+        revenue = dict(zip(*self.order_revenue, strict=True))  # sumMap leaves out a total of 0
+        first, last = dict(zip(*self.order_first, strict=True)), dict(zip(*self.order_last, strict=True))
+        out = []
+        for currency, count in sorted(zip(*self.order_count, strict=True)):
+            total = round(float(revenue.get(currency, 0.0)), 6)
+            out.append(
+                Orders(
+                    currency=currency,
+                    orders=count,
+                    revenue=total,
+                    average_order=round(total / count, 6) if count else 0.0,
+                    first=iso(first[currency]),
+                    last=iso(last[currency]),
+                )
+            )
+        return out
 
 
-def encode_cursor(row: Row) -> str:
-    return base64.urlsafe_b64encode(f"{row['at_ms']}/{row['id']}".encode()).decode().rstrip("=")
+def _cursor_of(event: TimelineEvent) -> str:
+    at_ms = round(datetime.fromisoformat(event.at.replace("Z", "+00:00")).timestamp() * 1000)
+    return base64.urlsafe_b64encode(f"{at_ms}/{event.id}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(text: str) -> tuple[int, str]:

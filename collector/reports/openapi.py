@@ -6,20 +6,18 @@ from typing import Any
 import msgspec
 
 from collector import __version__
-from collector.people.listing import MAX_TRAIT_FILTERS, PeopleQuery
-from collector.people.shapes import PeopleAnswer, Profile, Timeline
 from collector.reports.answers import REPORTS
 from collector.reports.heatmap_layers import LayersQuery
 from collector.reports.live import LiveQuery
 from collector.reports.traffic import TRAFFIC
 
-_ERRORS = {
+ERRORS = {
     "401": {"description": "no read key, or not this site's (`missing_read_key`, `unknown_read_key`)"},
     "422": {"description": "a bad parameter, named in `detail` (`invalid_parameter`)"},
 }
 
 
-def _parameters(kind: type[msgspec.Struct]) -> list[dict[str, Any]]:
+def parameters(kind: type[msgspec.Struct]) -> list[dict[str, Any]]:
     _, components = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
     properties = components[kind.__name__]["properties"]
     required = set(components[kind.__name__].get("required", ()))
@@ -62,7 +60,7 @@ def _snapshot_paths() -> dict[str, Any]:
                         "schema": {"type": "integer", "minimum": 0},
                     },
                 ],
-                "responses": {"200": {"description": "docs/api.md#snapshots"}, **_ERRORS},
+                "responses": {"200": {"description": "docs/api.md#snapshots"}, **ERRORS},
             }
         },
         "/api/v1/snapshots/{snapshot_id}": {
@@ -74,88 +72,7 @@ def _snapshot_paths() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "docs/api.md#snapshots"},
                     "404": {"description": "no such snapshot for this site (`not_found`)"},
-                    **_ERRORS,
-                },
-            }
-        },
-    }
-
-
-def _people_paths(schemas: dict[str, Any]) -> dict[str, Any]:
-    """Profiles and the people list (collector/people), with their answers' schemas added to `schemas`."""
-    refs, components = msgspec.json.schema_components(
-        [PeopleAnswer, Profile, Timeline], ref_template="#/components/schemas/{name}"
-    )
-    if clash := {n for n in schemas.keys() & components.keys() if schemas[n] != components[n]}:
-        raise RuntimeError(f"two answer types share the schema names {sorted(clash)}")
-    schemas.update(components)
-    site = {"type": "object", "properties": {"site": {"type": "string"}}, "required": ["site"]}
-    people_ref, profile_ref, timeline_ref = ({"allOf": [site, ref]} for ref in refs)
-    person_id = {
-        "name": "person_id",
-        "in": "path",
-        "required": True,
-        "description": "any of the person's ids: the user id or one of their anonymous ids",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 256},
-    }
-    trait_filter = {
-        "name": "trait.<key>",
-        "in": "query",
-        "required": False,
-        "description": f"people whose trait <key> has this value ('*': any value); up to {MAX_TRAIT_FILTERS}",
-        "schema": {"type": "string", "maxLength": 1000},
-    }
-    not_found = {"404": {"description": "no activity stored for that id (`not_found`)"}}
-    return {
-        "/api/v1/people": {
-            "get": {
-                "summary": "People filtered on traits, events done or not, last seen and revenue; paged JSON or CSV.",
-                "parameters": [*_parameters(PeopleQuery), trait_filter],
-                "responses": {
-                    "200": {
-                        "description": "docs/api.md#people (format=csv: the next page's cursor in X-Next-Cursor)",
-                        "content": {
-                            "application/json": {"schema": people_ref},
-                            "text/csv": {"schema": {"type": "string"}},
-                        },
-                    },
-                    **_ERRORS,
-                },
-            }
-        },
-        "/api/v1/people/{person_id}": {
-            "get": {
-                "summary": "A person's profile: ids, activity, first touch, events, pages, orders, consent, traits.",
-                "parameters": [person_id],
-                "responses": {
-                    "200": {
-                        "description": "docs/api.md#people",
-                        "content": {"application/json": {"schema": profile_ref}},
-                    },
-                    **not_found,
-                    **_ERRORS,
-                },
-            }
-        },
-        "/api/v1/people/{person_id}/timeline": {
-            "get": {
-                "summary": "A person's events, newest first, a page at a time.",
-                "parameters": [
-                    person_id,
-                    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
-                    },
-                ],
-                "responses": {
-                    "200": {
-                        "description": "docs/api.md#people",
-                        "content": {"application/json": {"schema": timeline_ref}},
-                    },
-                    **_ERRORS,
+                    **ERRORS,
                 },
             }
         },
@@ -181,25 +98,24 @@ def spec() -> dict[str, Any]:
                     {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
                     {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
                 ],
-                "responses": {"200": {"description": "events"}, **_ERRORS},
+                "responses": {"200": {"description": "events"}, **ERRORS},
             }
         }
     }
     paths["/api/v1/live"] = {
         "get": {
             "summary": "The last events as they arrived, samples of what was dropped and why, counters, ingest health.",
-            "parameters": _parameters(LiveQuery),
-            "responses": {"200": {"description": "docs/api.md#live"}, **_ERRORS},
+            "parameters": parameters(LiveQuery),
+            "responses": {"200": {"description": "docs/api.md#live"}, **ERRORS},
         }
     }
     paths.update(_snapshot_paths())
-    paths.update(_people_paths(schemas))
     paths["/api/v1/heatmap/layers"] = {
         "get": {
             "summary": "Everything the heatmap page draws for one page at one width (docs/heatmaps.md).",
             "description": "Also takes a live overlay token (ffo_...) as its Bearer; CORS for the site's origins.",
-            "parameters": _parameters(LayersQuery),
-            "responses": {"200": {"description": "docs/api.md#heatmaplayers-and-heatmappng"}, **_ERRORS},
+            "parameters": parameters(LayersQuery),
+            "responses": {"200": {"description": "docs/api.md#heatmaplayers-and-heatmappng"}, **ERRORS},
         }
     }
     for name, (_, kind, summary) in REPORTS.items():
@@ -209,8 +125,8 @@ def spec() -> dict[str, Any]:
         paths[f"/api/v1/{name}"] = {
             "get": {
                 "summary": summary,
-                "parameters": _parameters(kind),
-                "responses": {"200": ok, **_ERRORS},
+                "parameters": parameters(kind),
+                "responses": {"200": ok, **ERRORS},
             }
         }
     return {

@@ -23,6 +23,7 @@ from collector.errors import StoreError
 from collector.heatmaps.capture import SECRET_NAME, Tickets
 from collector.ingest.ratelimit import RateLimiter
 from collector.metrics import Metrics
+from collector.people import openapi as people_openapi
 from collector.reports import openapi
 from collector.server import admin
 from collector.server.heatmap_api import heatmap_layers, heatmap_layers_preflight, heatmap_png
@@ -193,6 +194,7 @@ def create_app(
     app.state.schema = wire.json_schema()
     app.state.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
     app.state.openapi = openapi.spec()
+    people_openapi.add_paths(app.state.openapi)
     app.state.admin_token = admin_token
     app.state.unknown_host_logged = False
     app.state.rate_limiter = RateLimiter()

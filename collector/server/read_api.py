@@ -8,7 +8,6 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector.dashboard.tables import to_csv
 from collector.errors import ApiError
 from collector.heatmaps import answers as snapshot_answers
 from collector.people import listing, profile
@@ -16,6 +15,7 @@ from collector.reports import answers as reports
 from collector.reports import api as query
 from collector.reports import live as live_report
 from collector.server.responses import JSON
+from collector.tables import to_csv
 
 # -- read API -----------------------------------------------------------------------------------
 

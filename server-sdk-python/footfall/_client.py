@@ -19,7 +19,7 @@ from footfall._runtime import threads_unavailable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any, Callable, TypeVar, Union
 
     R = TypeVar("R")
@@ -151,14 +151,17 @@ class Client:
         user_id: str,
         traits: Mapping[str, Any] | None = None,
         *,
+        traits_once: Mapping[str, Any] | None = None,
+        unset: Sequence[str] | None = None,
         anonymous_id: str | None = None,
         timestamp: Any = None,
         context: Mapping[str, Any] | None = None,
         consent: ConsentLike = None,
     ) -> None:
-        self._enqueue(
-            "identify", {"traits": dict(traits) if traits else {}}, user_id, anonymous_id, timestamp, context, consent
-        )
+        """`traits` are set, `traits_once` set only where the user has no value yet (a first plan, a
+        signup channel), `unset` removed: the collector applies them in event time."""
+        fields = _trait_fields(traits, traits_once, unset)
+        self._enqueue("identify", fields, user_id, anonymous_id, timestamp, context, consent)
 
     @_guarded
     def page(
@@ -187,6 +190,8 @@ class Client:
         group_id: str,
         traits: Mapping[str, Any] | None = None,
         *,
+        traits_once: Mapping[str, Any] | None = None,
+        unset: Sequence[str] | None = None,
         user_id: str | None = None,
         anonymous_id: str | None = None,
         timestamp: Any = None,
@@ -195,7 +200,7 @@ class Client:
     ) -> None:
         self._enqueue(
             "group",
-            {"group_id": group_id, "traits": dict(traits) if traits else {}},
+            {"group_id": group_id, **_trait_fields(traits, traits_once, unset)},
             user_id,
             anonymous_id,
             timestamp,
@@ -355,3 +360,14 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _trait_fields(
+    traits: Mapping[str, Any] | None, once: Mapping[str, Any] | None, unset: Sequence[str] | None
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {"traits": dict(traits) if traits else {}}
+    if once:
+        fields["traits_once"] = dict(once)
+    if unset:
+        fields["unset"] = [str(key) for key in unset]
+    return fields

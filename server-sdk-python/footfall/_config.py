@@ -95,9 +95,11 @@ DENY_KEYS = ("password", "passwd", "secret", "token", "access_token", "api_key",
 class Masking(_Value):
     """What never leaves the process: keys dropped at any depth (`deny_keys`, case-insensitive; with
     `allow_keys`, every top-level key not listed), e-mails, card numbers and phone numbers in strings
-    redacted, `extra_patterns` redacted, and `hash_keys` replaced by a salted SHA-256 (so they still join)."""
+    redacted, `extra_patterns` redacted, and `hash_keys` replaced by a salted SHA-256 (so they still join).
+    Traits (identify, group) say who the user is: their e-mails and phone numbers are kept unless
+    `redact_traits`; card numbers never are."""
 
-    __slots__ = ("allow_keys", "deny_keys", "extra_patterns", "hash_keys", "hash_salt", "redact")
+    __slots__ = ("allow_keys", "deny_keys", "extra_patterns", "hash_keys", "hash_salt", "redact", "redact_traits")
 
     def __init__(
         self,
@@ -116,8 +118,10 @@ class Masking(_Value):
         extra_patterns: Sequence[Pattern[str]] = (),
         hash_keys: Sequence[str] = (),
         hash_salt: str = "",
+        redact_traits: bool = False,
     ) -> None:
         self.deny_keys = tuple(deny_keys)
+        self.redact_traits = redact_traits
         self.allow_keys = tuple(allow_keys) if allow_keys is not None else None
         self.redact = redact
         self.extra_patterns = tuple(extra_patterns)

@@ -24,6 +24,7 @@ class Masker:
         self._hash = frozenset(masking.hash_keys)
         self._salt = masking.hash_salt.encode()
         self._redact = masking.redact
+        self._redact_traits = masking.redact_traits
         self._extra = tuple(masking.extra_patterns)
         self._structural = bool(self._deny or self._allow is not None or self._hash)
         self._patterns: tuple[re.Pattern[bytes], ...] | None = None
@@ -73,17 +74,19 @@ class Masker:
 
     # -- text ------------------------------------------------------------------------------------
 
-    def redact(self, data: bytes) -> bytes:
-        """E-mails, card numbers and phone numbers out of serialised properties; each pattern runs only
-        if a C-speed look says it may match (an "@"; 13 digits for a card; a "+" for a phone)."""
+    def redact(self, data: bytes, *, traits: bool = False) -> bytes:
+        """E-mails, card numbers and phone numbers out of serialised properties (of traits, card numbers
+        only, unless `redact_traits`); each pattern runs only if a C-speed look says it may match (an "@";
+        13 digits for a card; a "+" for a phone)."""
         if self._redact:
             email, card_text, card_number, phone, run = self._compiled()
-            if b"@" in data:
+            contacts = not traits or self._redact_traits
+            if contacts and b"@" in data:
                 data = email.sub(b"[email]", data)
             if run.search(data):  # 13 digits in a row (with spaces or dashes): a card may be there
                 data = card_number.sub(_card_number, data)
                 data = card_text.sub(_card_text, data)
-            if b"+" in data:
+            if contacts and b"+" in data:
                 data = phone.sub(b"[phone]", data)
         if self._extra:
             text = data.decode()

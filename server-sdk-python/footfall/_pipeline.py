@@ -248,7 +248,7 @@ class Pipeline:
         event["age_ms"] = max(0, int((time.monotonic() - mono) * 1000)) if stamp is None else None
         if event["age_ms"] is None:
             del event["age_ms"]
-        for key in ("properties", "traits"):
+        for key in ("properties", "traits", "traits_once"):
             if key in event:
                 event[key] = self.masker.mask(event[key])
         before = self.callbacks.before_send
@@ -268,7 +268,8 @@ class Pipeline:
         """One JSON text per event. Properties and traits are serialised and redacted on their own (the
         id and timestamp need no regex), then spliced in; too large, they give way to a marker."""
         encode = encoder()[0]
-        parts = {key: self.masker.redact(encode(event.pop(key))) for key in ("properties", "traits") if key in event}
+        keys = ("properties", "traits", "traits_once")
+        parts = {k: self.masker.redact(encode(event.pop(k)), traits=k != "properties") for k in keys if k in event}
         size = sum(len(p) for p in parts.values())
         if size > MAX_EVENT_BYTES:
             parts = {key: b'{"$truncated_bytes":%d}' % size for key in parts}

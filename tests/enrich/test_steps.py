@@ -182,7 +182,7 @@ def test_pii_is_scrubbed_from_urls_referrers_properties_and_traits(enricher: Enr
     assert page.utm_source == "news"
     assert "ann@example.org" not in page.referrer
     assert json.loads(track.properties) == {"note": "mail me at [email]", "nested": {"card": "[card]"}}
-    # Traits a backend sends through identify are who the person is: kept (collector/people/intake.py).
+    # Traits a backend sends through identify are who the person is: kept (collector/enrich/customer.py).
     assert json.loads(identify.traits) == {"bio": "call +44 20 7946 0958", "plan": "pro"}
 
 

@@ -37,6 +37,14 @@ def test_emails_cards_and_phones_are_redacted_wherever_they_are() -> None:
     assert out["not_cards"] == ["4111 1111 1111 1112", 1234567890123456, "2026-11-22 10:00:00", 19.99]
 
 
+def test_traits_keep_who_the_user_is_but_never_a_card_number() -> None:
+    traits = {"email": "jo@example.com", "phone": "+44 20 7946 0958", "card": "4111 1111 1111 1111", "password": "x"}
+    kept = json.loads(MASKER.redact(encode(Masker(Masking()).mask(traits)), traits=True))
+    assert kept == {"email": "jo@example.com", "phone": "+44 20 7946 0958", "card": "[card]"}
+    strict = Masker(Masking(redact_traits=True))
+    assert json.loads(strict.redact(encode(traits), traits=True))["email"] == "[email]"
+
+
 def test_allow_keys_keep_only_what_is_listed() -> None:
     masker = Masker(Masking(allow_keys=("plan",), redact=False))
     assert masker.mask({"plan": "pro", "email": "x"}) == {"plan": "pro"}

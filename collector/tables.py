@@ -1,5 +1,6 @@
-"""Every table a dashboard page shows, as data: the page draws it, and the same rows become its CSV and
-a member of the page's zip, so a download always says what the screen said."""
+"""Tables as data: a dashboard page draws one, and the same rows become its CSV and a member of the
+page's zip, so a download always says what the screen said; the read API's CSV answers use the same
+spreadsheet-safe writer."""
 
 import csv
 import io
