@@ -10,15 +10,17 @@ EXPECTED = {
     "budget_s=600.0, cap_s=30.0, timeout_s=10.0), queue: 'QueueLimit' = QueueLimit(block_timeout_s=0.5, "
     "max_bytes=8388608, policy='block'), masking: 'Masking' = Masking(allow_keys=None, deny_keys=('password', "
     "'passwd', 'secret', 'token', 'access_token', 'api_key', 'authorization'), extra_patterns=(), hash_keys=(), "
-    "hash_salt='', redact=True), consent: 'ConsentLike' = None, callbacks: 'Callbacks' = Callbacks(before_send=None, "
+    "hash_salt='', redact=True, redact_traits=False), consent: 'ConsentLike' = None, callbacks: 'Callbacks' = "
+    "Callbacks(before_send=None, "
     "on_drop=None, on_error=None), spool: 'Spool | None' = None, senders: 'int' = 2, sync_mode: 'bool' = False, "
     "strict: 'bool' = False, send: 'bool' = True, exit_timeout_s: 'float' = 2.0) -> 'None'",
     "Client.track": "(self, event: 'str', properties: 'Mapping[str, Any] | None' = None, *, user_id: "
     "'str | None' = None, anonymous_id: 'str | None' = None, timestamp: 'Any' = None, context: "
     "'Mapping[str, Any] | None' = None, consent: 'ConsentLike' = None) -> 'None'",
-    "Client.identify": "(self, user_id: 'str', traits: 'Mapping[str, Any] | None' = None, *, anonymous_id: "
-    "'str | None' = None, timestamp: 'Any' = None, context: 'Mapping[str, Any] | None' = None, consent: "
-    "'ConsentLike' = None) -> 'None'",
+    # 0.1.0 + `traits_once` and `unset` (keyword-only, with defaults: old callers unchanged)
+    "Client.identify": "(self, user_id: 'str', traits: 'Mapping[str, Any] | None' = None, *, traits_once: "
+    "'Mapping[str, Any] | None' = None, unset: 'Sequence[str] | None' = None, anonymous_id: 'str | None' = None, "
+    "timestamp: 'Any' = None, context: 'Mapping[str, Any] | None' = None, consent: 'ConsentLike' = None) -> 'None'",
     "Client.flush": "(self, timeout: 'float' = 10.0) -> 'FlushResult'",
     "Client.shutdown": "(self, timeout: 'float' = 10.0) -> 'FlushResult'",
     "Client.stats": "(self) -> 'Stats'",

@@ -493,7 +493,7 @@ def test_clickhouse_down_acks_until_the_spool_is_full_then_503_and_all_stored_af
 ) -> None:
     switch = Switchable(store)
     keys = Sites(store).add("shop", [])
-    small = settings.with_changes(max_spool_bytes=60_000, retry_after_s=7)
+    small = settings.with_changes(max_spool_bytes=70_000, retry_after_s=7)  # room for 5+ of these batches
     with serve(create_app(small, store=switch, now_ms=lambda: NOW_MS)) as url, httpx.Client(timeout=30) as http:
         switch.down = True
         acked: list[list[dict[str, Any]]] = []
