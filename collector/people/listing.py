@@ -21,7 +21,7 @@ from collector.tables import Table
 
 MAX_TRAIT_FILTERS: Final = 5
 TRAIT_PREFIX: Final = "trait."
-_SORTS: Final = {"last_seen": "p.last_ms", "first_seen": "p.first_ms", "events": "p.events", "revenue": "m.revenue"}
+_SORTS: Final = {"last_seen": "p.last_ms", "first_seen": "p.first_ms", "events": "p.events", "revenue": "p.revenue"}
 _DAY_MS: Final = 86_400_000
 
 
