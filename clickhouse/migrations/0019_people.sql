@@ -11,20 +11,26 @@
 SELECT
     site_id,
     if(type = 'identify', 'user', 'group') AS scope,
-    cityHash64(if(type = 'identify', user_id, group_id)) AS subject_key,
-    if(type = 'identify', user_id, group_id) AS subject,
+    cityHash64(subject) AS subject_key,
+    subject,
     tupleElement(op_, 1) AS key,
     timestamp AS ts,
     event_id,
     tupleElement(op_, 2) AS op,
     tupleElement(op_, 3) AS value
-FROM {{ db }}.events
+FROM
+(
+    -- identify and group events first: the JSON is read for them only
+    SELECT site_id, type, if(type = 'identify', user_id, group_id) AS subject, timestamp, event_id, traits,
+        traits_once, traits_unset
+    FROM {{ db }}.events
+    WHERE type IN ('identify', 'group') AND if(type = 'identify', user_id, group_id) != ''
+)
 ARRAY JOIN arrayConcat(
     arrayMap(kv -> (kv.1, 'set', kv.2), JSONExtractKeysAndValuesRaw(traits)),
     arrayMap(kv -> (kv.1, 'once', kv.2), JSONExtractKeysAndValuesRaw(traits_once)),
     arrayMap(k -> (k, 'unset', ''), traits_unset)
 ) AS op_
-WHERE type IN ('identify', 'group') AND if(type = 'identify', user_id, group_id) != ''
 {% endset %}
 CREATE TABLE IF NOT EXISTS {{ db }}.trait_ops {{ on_cluster }}
 (
