@@ -86,7 +86,8 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS {{ db }}.person_links_mv {{ on_cluster }}
 -- One row per actor: whether it is a user id (`named`: it has events without an anonymous id), first
 -- and last activity (exact), activity count, active days, sessions, the first event's touch (referrer,
 -- campaign, place, device, page) and the last event's consent. The touch and the consent are min / max
--- of tuples led by (time, event id): cheaper than argMin states, and the same in every merge order.
+-- of tuples led by (time, event id): cheaper than argMin states, and the same in every merge order. At
+-- one time, an event with a page comes first: a backend's page and identify calls share a millisecond.
 {% set actor_profiles_select %}
 SELECT
     site_id,
@@ -98,7 +99,7 @@ SELECT
     count() AS events,
     groupUniqArray(toDate(timestamp)) AS days,
     uniqExactStateIf(cityHash64(session_id), session_id != '') AS sessions,
-    min((timestamp, event_id, toString(referrer_host), toString(utm_source), toString(utm_medium),
+    min((timestamp, page_key = '', event_id, toString(referrer_host), toString(utm_source), toString(utm_medium),
         toString(utm_campaign), toString(country), toString(device), toString(browser), toString(os), page_key)) AS first_touch,
     max((timestamp, event_id, consent_analytics, consent_heatmaps, consent_marketing)) AS last_consent
 FROM {{ db }}.events
@@ -116,7 +117,7 @@ CREATE TABLE IF NOT EXISTS {{ db }}.actor_profiles {{ on_cluster }}
     events SimpleAggregateFunction(sum, UInt64),
     days SimpleAggregateFunction(groupUniqArrayArray, Array(Date)),
     sessions AggregateFunction(uniqExact, UInt64),
-    first_touch SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), UUID, String, String, String, String, String, String, String, String, String)),
+    first_touch SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), Bool, UUID, String, String, String, String, String, String, String, String, String)),
     last_consent SimpleAggregateFunction(max, Tuple(DateTime64(3, 'UTC'), UUID, Bool, Bool, Bool))
 )
 ENGINE = AggregatingMergeTree

@@ -20,7 +20,7 @@ FROM
         count() AS events,
         groupUniqArray(toDate(timestamp)) AS days,
         uniqExactStateIf(cityHash64(session_id), session_id != '') AS sessions,
-        min((timestamp, event_id, toString(referrer_host), toString(utm_source), toString(utm_medium),
+        min((timestamp, page_key = '', event_id, toString(referrer_host), toString(utm_source), toString(utm_medium),
             toString(utm_campaign), toString(country), toString(device), toString(browser), toString(os), page_key)) AS first_touch,
         max((timestamp, event_id, consent_analytics, consent_heatmaps, consent_marketing)) AS last_consent
     FROM {% include "_actor_events.sql" %}

@@ -230,7 +230,10 @@ def test_the_person_of_a_profile_is_the_person_of_retention_and_segments(store: 
         at(2, "drifter", ""),
         at(3, "", "api-user", "track", "signup"),
         at(9, "phone", "ann", "identify"),  # the phone is Ann's now: its whole history moves to her
+        at(4, "tablet", "", "identify"),  # the same millisecond as the page below: the page is the touch
+        at(4, "tablet", ""),
     ]
+    rows[-2].user_id, rows[-1].page_key, rows[-1].utm_source = "bo", "shop.example/", "newsletter"
     store_through_the_writer(store, spool_folder(tmp_path), rows, [])
     site = _site(site_id)
     today = NOW.date()
@@ -238,8 +241,10 @@ def test_the_person_of_a_profile_is_the_person_of_retention_and_segments(store: 
         store, site, {"did": "$pageview", "since": BASE.date().isoformat(), "limit": "100"}, today
     )
     listed = listing.people(store, site, {}, now_ms=NOW_MS)
-    assert {p.person for p in listed.people} == {"jo", "ann", "drifter", "api-user"}
-    assert {m["person"] for m in segment["members"]} == {"jo", "ann", "drifter"}  # api-user viewed no page
+    assert {p.person for p in listed.people} == {"jo", "ann", "drifter", "api-user", "bo"}
+    assert {m["person"] for m in segment["members"]} == {"jo", "ann", "drifter", "bo"}  # api-user viewed no page
+    bo = profile.profile(store, site, "bo", {}, now_ms=NOW_MS).first_touch
+    assert (bo.utm_source, bo.page) == ("newsletter", "shop.example/")
     jo = profile.profile(store, site, "laptop", {}, now_ms=NOW_MS)
     assert (jo.person, jo.identities.anonymous_ids, jo.activity.events) == ("jo", ["laptop"], 3)
     ann = profile.profile(store, site, "ann", {}, now_ms=NOW_MS)
