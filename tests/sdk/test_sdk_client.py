@@ -1,16 +1,49 @@
 """The SDK against the real collector (uvicorn on loopback, embedded ClickHouse): every verb lands."""
 
+import itertools
 import json
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 import footfall
+import footfall._pipeline
+import pytest
 from support import CHROME, Collector
 
 
 class Plan(Enum):
     PRO = "pro"
+
+
+class _SlowSerialising:
+    """`time` as the SDK's pipeline sees it, with 5 ms more at each monotonic reading: as if serialising
+    each event took that long (a cold encoder, a slow before_send)."""
+
+    def __init__(self) -> None:
+        self.reads = itertools.count()
+
+    def monotonic(self) -> float:
+        return time.monotonic() + 0.005 * next(self.reads)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def test_calls_keep_their_order_in_time(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector places events by their age when sent: one clock reading per batch keeps the calls'
+    order however long serialising takes (each event read the clock as it was serialised, once, so the
+    first one of a batch came out last)."""
+    monkeypatch.setattr(footfall._pipeline, "time", _SlowSerialising())
+    client = footfall.Client(collector.site.write_key, host=collector.url)
+    for n in range(20):
+        client.track(f"step-{n:02d}", user_id="u42")
+    assert client.shutdown(timeout=30).pending == 0
+    rows = collector.stored(count=20)
+    by_time = [r["name"] for r in sorted(rows, key=lambda r: (r["timestamp"], r["name"]))]  # a tie: call order
+    assert by_time == [f"step-{n:02d}" for n in range(20)]
 
 
 def test_every_verb_lands_with_its_fields(collector: Collector) -> None:
