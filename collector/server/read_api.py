@@ -15,7 +15,7 @@ from collector.reports import answers as reports
 from collector.reports import api as query
 from collector.reports import live as live_report
 from collector.server.responses import JSON
-from collector.tables import to_csv
+from collector.tables import Table, to_csv
 
 # -- read API -----------------------------------------------------------------------------------
 
@@ -57,34 +57,23 @@ async def report(request: Request) -> Response:
     params = dict(request.query_params)
     result = await asyncio.to_thread(answer, state.store, site, params, today)
     if params.get("format") == "csv":  # a segment's members or a breakdown's rows, for a spreadsheet
-        lines = _csv_lines(result)
         disposition = f'attachment; filename="{site.name}-{name}.csv"'
-        return Response(
-            "\r\n".join(lines) + "\r\n", media_type="text/csv", headers={"Content-Disposition": disposition, **PRIVATE}
-        )
+        text = to_csv(_csv_table(result))
+        return Response(text, media_type="text/csv", headers={"Content-Disposition": disposition, **PRIVATE})
     return JSON({"site": site.name, **result}, headers=PRIVATE)
 
 
 _BREAKDOWN_COLUMNS: Final = ("visitors", "sessions", "pageviews", "bounce_rate", "visit_duration_s", "share")
 
 
-def _csv_lines(result: dict[str, Any]) -> list[str]:
+def _csv_table(result: dict[str, Any]) -> Table:
+    """A segment's members or a breakdown's rows (the `format` parameter exists on these two reports only),
+    written by the same spreadsheet-safe writer as every other CSV (collector/tables.py)."""
     if "members" in result:
-        return ["person,first_day", *(f"{_csv(m['person'])},{m['first_day']}" for m in result["members"])]
-    rows = result["rows"]  # a breakdown: the `format` parameter exists on these two reports only
-    return [
-        ",".join((result["by"], *_BREAKDOWN_COLUMNS)),
-        *(",".join((_csv(r["value"]), *(str(r[c]) for c in _BREAKDOWN_COLUMNS))) for r in rows),
-    ]
-
-
-def _csv(value: str) -> str:
-    """One CSV field (RFC 4180), with a leading =, +, - or @ defused for spreadsheets."""
-    if value[:1] in ("=", "+", "-", "@"):
-        value = "'" + value
-    if any(c in value for c in ',"\r\n'):
-        value = '"' + value.replace('"', '""') + '"'
-    return value
+        members = [(m["person"], m["first_day"]) for m in result["members"]]
+        return Table(name="members", title="Members", columns=("person", "first_day"), rows=members)
+    rows = [(r["value"], *(r[c] for c in _BREAKDOWN_COLUMNS)) for r in result["rows"]]
+    return Table(name="breakdown", title="Breakdown", columns=(result["by"], *_BREAKDOWN_COLUMNS), rows=rows)
 
 
 async def people(request: Request) -> Response:
