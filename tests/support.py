@@ -235,3 +235,22 @@ def store_through_the_writer(store: ChdbStore, folder: Path, rows: list[EventRow
             write_segment(path, [record])
             (segment,) = sealed_segments(folder)
             writer.store_segment(segment)
+
+
+def person_event(
+    site_id: int, anonymous: str, user: str, at: datetime, kind: str = "pageview", name: str = "", **extra: Any
+) -> EventRow:
+    """One stored row of a person's history, at `at`."""
+    seconds = f"{at.timestamp():.3f}"
+    return EventRow(
+        site_id=site_id,
+        event_id=str(uuid.uuid4()),
+        type=kind,
+        name=name,
+        timestamp=seconds,
+        client_ts=seconds,
+        received_at=seconds,
+        anonymous_id=anonymous,
+        user_id=user,
+        **extra,
+    )

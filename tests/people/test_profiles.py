@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import NOW, NOW_MS, spool_folder, store_through_the_writer
+from support import NOW, NOW_MS, person_event, spool_folder, store_through_the_writer
 
 from collector.errors import ApiError
 from collector.people import listing, profile
@@ -208,18 +208,7 @@ def test_the_person_of_a_profile_is_the_person_of_retention_and_segments(store: 
     site_id = next(_sites)
 
     def at(days: float, anonymous: str, user: str, kind: str = "pageview", name: str = "") -> EventRow:
-        seconds = f"{(BASE + timedelta(days=days)).timestamp():.3f}"
-        return EventRow(
-            site_id=site_id,
-            event_id=str(uuid.uuid4()),
-            type=kind,
-            name=name,
-            timestamp=seconds,
-            client_ts=seconds,
-            received_at=seconds,
-            anonymous_id=anonymous,
-            user_id=user,
-        )
+        return person_event(site_id, anonymous, user, BASE + timedelta(days=days), kind, name)
 
     rows = [
         at(0, "phone", ""),

@@ -14,7 +14,17 @@ from unittest import mock
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import NOW, Collector, event, iso, serve, spool_folder, store_through_the_writer, wait_until
+from support import (
+    NOW,
+    Collector,
+    event,
+    iso,
+    person_event,
+    serve,
+    spool_folder,
+    store_through_the_writer,
+    wait_until,
+)
 
 from collector.reports import answers as reports
 from collector.reports import heatmap_layers
@@ -187,25 +197,6 @@ def histories(draw: st.DrawFn) -> list[EventRow]:
                 row.viewport_h = draw(st.sampled_from([700, 900]))
             rows.append(row)
     return draw(st.permutations(rows))  # late and out-of-order
-
-
-def person_event(
-    site_id: int, anonymous: str, user: str, at: datetime, kind: str = "pageview", name: str = "", **extra: Any
-) -> EventRow:
-    """One stored row of a person's history, at `at`."""
-    seconds = f"{at.timestamp():.3f}"
-    return EventRow(
-        site_id=site_id,
-        event_id=str(uuid.uuid4()),
-        type=kind,
-        name=name,
-        timestamp=seconds,
-        client_ts=seconds,
-        received_at=seconds,
-        anonymous_id=anonymous,
-        user_id=user,
-        **extra,
-    )
 
 
 QUESTIONS: list[tuple[str, dict[str, str]]] = [
