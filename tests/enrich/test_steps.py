@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from support import CHROME, NOW, NOW_MS, iso
 
@@ -29,6 +30,11 @@ IPHONE = (
 )
 LONDON = "81.2.69.160"
 SITE = Site(site_id=3, name="shop", allowed_origins=("*",), write_key="w", read_key_sha256="r")
+
+
+def shop(settings: SiteSettings) -> Site:
+    """SITE with other settings."""
+    return msgspec.structs.replace(SITE, settings=settings)
 
 
 def batch(*events: dict[str, Any], **context: Any) -> wire.Batch:
@@ -108,14 +114,7 @@ def test_bots_are_dropped_unless_the_site_keeps_them(enricher: Enricher) -> None
     assert rows(b, arrive(enricher, b, user_agent=GOOGLEBOT)) == [DropReason.BOT, DropReason.BOT]
     forwarded = batch(event("track", name="x"), user_agent=GOOGLEBOT)
     assert rows(forwarded, arrive(enricher, forwarded, browser=False)) == [DropReason.BOT]
-    keeps = Site(
-        site_id=3,
-        name="shop",
-        allowed_origins=(),
-        write_key="w",
-        read_key_sha256="r",
-        settings=SiteSettings(keep_bots=True),
-    )
+    keeps = shop(SiteSettings(keep_bots=True))
     (row,) = rows(
         batch(event("pageview")), arrive(enricher, batch(event("pageview")), site=keeps, user_agent=GOOGLEBOT)
     )
@@ -147,14 +146,7 @@ def test_consent_tiers(enricher: Enricher, consent: dict[str, bool], kept: set[s
 
 
 def test_pii_is_scrubbed_from_urls_referrers_properties_and_traits(enricher: Enricher) -> None:
-    site = Site(
-        site_id=3,
-        name="shop",
-        allowed_origins=(),
-        write_key="w",
-        read_key_sha256="r",
-        settings=SiteSettings(drop_params=("coupon",), deny_keys=("internal_note",)),
-    )
+    site = shop(SiteSettings(drop_params=("coupon",), deny_keys=("internal_note",)))
     b = batch(
         event(
             "pageview",
@@ -188,14 +180,7 @@ def test_pii_is_scrubbed_from_urls_referrers_properties_and_traits(enricher: Enr
 
 def test_identify_traits_are_kept_but_secrets_cards_and_the_sites_chosen_keys(enricher: Enricher) -> None:
     people = PeopleSettings(redact_traits=("Birthday",), hash_traits=("email",))
-    site = Site(
-        site_id=3,
-        name="shop",
-        allowed_origins=(),
-        write_key="w",
-        read_key_sha256="r",
-        settings=SiteSettings(deny_keys=("internal_note",), people=people),
-    )
+    site = shop(SiteSettings(deny_keys=("internal_note",), people=people))
     traits = {
         "email": " Jane@Example.com",
         "name": "Jane Doe",
@@ -244,14 +229,7 @@ def test_identify_traits_are_kept_but_secrets_cards_and_the_sites_chosen_keys(en
 def test_orders_are_stored_under_the_names_the_rollups_count(
     enricher: Enricher, people: PeopleSettings, properties: dict[str, object], stored: dict[str, object]
 ) -> None:
-    site = Site(
-        site_id=3,
-        name="shop",
-        allowed_origins=(),
-        write_key="w",
-        read_key_sha256="r",
-        settings=SiteSettings(people=people),
-    )
+    site = shop(SiteSettings(people=people))
     b = batch(event("track", name="order_completed", properties=properties))
     (row,) = rows(b, arrive(enricher, b, site=site))
     assert isinstance(row, EventRow)
