@@ -22,7 +22,7 @@ from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
-from queries import SITE, TODAY, filled_store, p95
+from queries import SITE, TODAY, filled_store, p95, print_table
 
 from collector.people import listing, profile
 
@@ -108,27 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     by_size = {size: measure(size, args.seed, args.reps, args.raw_reps, args.keep) for size in sizes}
-    header = ["question", *[f"{s:,}: p50 / p95 ms (raw p50 / p95, speed-up)" for s in sizes]]
-    if len(sizes) > 1:
-        header.append(f"p95 growth {sizes[0]:,} -> {sizes[-1]:,}")
-    rows: list[list[str]] = []
-    for label in by_size[sizes[0]]:
-        row = [label]
-        for size in sizes:
-            r = by_size[size][label]
-            speedup = r["raw_p95"] / r["p95"]
-            row.append(f"{r['p50']:.1f} / {r['p95']:.1f} ({r['raw_p50']:.0f} / {r['raw_p95']:.0f}, {speedup:.0f}x)")
-        if len(sizes) > 1:
-            row.append(f"{by_size[sizes[-1]][label]['p95'] / by_size[sizes[0]][label]['p95']:.2f}x")
-        rows.append(row)
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        for row in rows:
-            print("  ".join(row))
+    print_table(by_size, "question", markdown=args.markdown)
     return 0
 
 

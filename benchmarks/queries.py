@@ -227,6 +227,32 @@ def measure(size: int, seed: int, reps: int, raw_reps: int, keep: Path | None) -
         return results
 
 
+def print_table(by_size: dict[int, dict[str, dict[str, float]]], first: str, *, markdown: bool) -> None:
+    """One row per question: p50 / p95 per size, beside the raw scan's and the speed-up, and the growth."""
+    sizes = list(by_size)
+    header = [first, *[f"{s:,}: p50 / p95 ms (raw p50 / p95, speed-up)" for s in sizes]]
+    if len(sizes) > 1:
+        header.append(f"p95 growth {sizes[0]:,} -> {sizes[-1]:,}")
+    rows: list[list[str]] = []
+    for label in by_size[sizes[0]]:
+        row = [label]
+        for size in sizes:
+            r = by_size[size][label]
+            speedup = r["raw_p95"] / r["p95"]
+            row.append(f"{r['p50']:.1f} / {r['p95']:.1f} ({r['raw_p50']:.0f} / {r['raw_p95']:.0f}, {speedup:.0f}x)")
+        if len(sizes) > 1:
+            row.append(f"{by_size[sizes[-1]][label]['p95'] / by_size[sizes[0]][label]['p95']:.2f}x")
+        rows.append(row)
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+    else:
+        for row in [header, *rows]:
+            print("  ".join(row))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated event counts")
@@ -241,27 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     by_size = {size: measure(size, args.seed, args.reps, args.raw_reps, args.keep) for size in sizes}
 
-    header = ["report", *[f"{s:,}: p50 / p95 ms (raw p50 / p95, speed-up)" for s in sizes]]
-    if len(sizes) > 1:
-        header.append(f"p95 growth {sizes[0]:,} -> {sizes[-1]:,}")
-    rows: list[list[str]] = []
-    for label in by_size[sizes[0]]:
-        row = [label]
-        for size in sizes:
-            r = by_size[size][label]
-            speedup = r["raw_p95"] / r["p95"]
-            row.append(f"{r['p50']:.1f} / {r['p95']:.1f} ({r['raw_p50']:.0f} / {r['raw_p95']:.0f}, {speedup:.0f}x)")
-        if len(sizes) > 1:
-            row.append(f"{by_size[sizes[-1]][label]['p95'] / by_size[sizes[0]][label]['p95']:.2f}x")
-        rows.append(row)
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        for row in [header, *rows]:
-            print("  ".join(row))
+    print_table(by_size, "report", markdown=args.markdown)
     return 0
 
 
