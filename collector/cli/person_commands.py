@@ -39,15 +39,17 @@ def _local(store: Store) -> Lookup:
     return lookup
 
 
-def _remote(url: str, token: str) -> Lookup:
-    server = RemoteServer(url, token)
+class RemotePeople(RemoteServer):
+    """The lookup, asked of the running server (its admin API)."""
 
-    def lookup(site_name: str, person_id: str) -> dict[str, Any]:
+    def __call__(self, site_name: str, person_id: str) -> dict[str, Any]:
         path = f"/admin/v1/sites/{urllib.parse.quote(site_name)}/people/{urllib.parse.quote(person_id, safe='')}"
-        found: dict[str, Any] = server._call("GET", path)
+        found: dict[str, Any] = self._call("GET", path)
         return found
 
-    return lookup
+
+def _remote(url: str, token: str) -> Lookup:
+    return RemotePeople(url, token)
 
 
 def cmd_person_show(args: argparse.Namespace, settings: Settings) -> int:

@@ -166,11 +166,7 @@ def _text(value: Any) -> str | None:
 
 
 def main_currency(store: Store, site: Site) -> str:
-    rows = store.query(
-        f"SELECT currency FROM {store.database}.actor_orders WHERE site_id = {{site:UInt32}} "
-        "GROUP BY currency ORDER BY sum(orders) DESC, currency LIMIT 1",
-        {"site": site.site_id},
-    )
+    rows = run(store, "people_currency", {"site": site.site_id})
     return str(rows[0]["currency"]) if rows else site.settings.people.default_currency
 
 
